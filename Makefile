@@ -1,0 +1,43 @@
+# gedl: two commands do everything on a fresh machine: `make grade`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUBMISSIONS ?= examples/submissions
+OUT ?= grades
+WORKERS ?=
+DEVICE ?= auto
+PYTEST_ARGS ?=
+
+.PHONY: grade test lint release bench venv clean
+
+venv: $(STAMP)
+
+# torch==2.13.0 is pinned so that pip takes the CPU wheel available locally
+# instead of a multi-GB CUDA build. The kernel spec lives inside the venv.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (gedl)" >/dev/null
+	touch $(STAMP)
+
+grade: $(STAMP)
+	$(PY) -m autograder grade $(SUBMISSIONS) --out $(OUT) --device $(DEVICE) $(if $(WORKERS),--workers $(WORKERS))
+
+test: $(STAMP) lint
+	bash tools/run_tests.sh $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+release: $(STAMP)
+	$(PY) -m autograder release
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache
