@@ -85,6 +85,7 @@ class GradeRun:
     graded: int
     skipped: int
     seconds: float
+    template_seconds: float = 0.0
 
 
 def resolve_device(device: str) -> str:
@@ -170,7 +171,10 @@ def grade_class(
         bar.close()
         template.close()
     ordered = [results[job] for job in jobs if job in results]
-    report.write_class_reports(out, ordered, loaded)
+    everything = _all_records(out, known)
+    for name in {s.assignment for s in everything} - set(loaded):
+        loaded[name] = load_assignment(HIDDEN / name)
+    report.write_class_reports(out, everything, loaded)
     if failures:
         names = ", ".join(f"{s}/{a}" for s, a in failures)
         raise GraderFailure(f"the grader failed on {names}; see the log above")
@@ -181,6 +185,7 @@ def grade_class(
         len(todo),
         len(jobs) - len(todo),
         time.perf_counter() - start,
+        grader.template_seconds,
     )
 
 
@@ -219,15 +224,11 @@ class _Grader:
         return digest.hexdigest()[:24]
 
     def finished(self, student: str, assignment: str) -> Submission | None:
-        path = self.out / student / assignment / RECORD
-        try:
-            data = json.loads(path.read_text())
-            if data.get("fingerprint") != self.fingerprint(student, assignment):
-                return None
-            data["cases"] = [CaseResult(**c) for c in data["cases"]]
-            return Submission(**data)
-        except (OSError, ValueError, TypeError, KeyError):
-            return None
+        """The record of an earlier run, if it graded this very notebook."""
+        record = _read_record(self.out / student / assignment / RECORD)
+        if record and record.fingerprint == self.fingerprint(student, assignment):
+            return record
+        return None
 
     def grade(self, student: str, assignment: str) -> Submission:
         start = time.perf_counter()
@@ -308,6 +309,26 @@ class _Grader:
             threads=self.threads,
             **kwargs,
         )
+
+
+def _read_record(path: Path) -> Submission | None:
+    try:
+        data = json.loads(path.read_text())
+        data["cases"] = [CaseResult(**c) for c in data["cases"]]
+        return Submission(**data)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _all_records(out: Path, known: list[str]) -> list[Submission]:
+    """Every finished submission in ``out``, from this run or earlier ones, so
+    that class reports never lose grades given before (another assignment,
+    a student no longer in the folder)."""
+    found = []
+    for path in sorted(out.glob(f"*/*/{RECORD}")):
+        if path.parent.name in known and (record := _read_record(path)):
+            found.append(record)
+    return found
 
 
 def _all_failed(spec: Assignment, message: str) -> list[CaseResult]:

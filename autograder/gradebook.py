@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 
 __all__ = ["write"]
 
@@ -20,7 +22,9 @@ def write(path: Path, submissions: list, assignments: dict) -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
-    with Gradebook(f"sqlite:///{tmp}") as gb:
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{tmp}") as gb:
+        # nbgrader's own queries trip SQLAlchemy's autoflush warnings
+        warnings.simplefilter("ignore", SAWarning)
         for name, spec in assignments.items():
             gb.update_or_create_assignment(name)
             notebook = Path(spec.notebook).stem

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "Channel",
     "DTYPES",
     "DType",
     "Handle",
@@ -221,3 +224,51 @@ def _read_blobs(view: memoryview, start: int, meta: Any) -> list[np.ndarray]:
     if offset != len(view):
         raise ProtocolError("trailing bytes after the last array")
     return arrays
+
+
+class Channel:
+    """Frames over a stream socket: an 8-byte length, then the frame.
+
+    Reading has a deadline for the whole frame, not per chunk, so a peer that
+    announces a frame and sends it slowly, or never, costs at most the
+    timeout; and a length over ``max_bytes`` is refused before anything is
+    allocated.
+    """
+
+    def __init__(self, sock: socket.socket, max_bytes: int = 512 << 20) -> None:
+        self.sock, self.max_bytes = sock, max_bytes
+
+    @classmethod
+    def from_fd(cls, fd: int) -> Channel:
+        return cls(socket.socket(fileno=fd))
+
+    def send(self, frame: bytes, timeout: float | None = None) -> None:
+        """Send one frame; a peer that stops reading raises TimeoutError."""
+        self.sock.settimeout(timeout)
+        self.sock.sendall(_HEADER.pack(len(frame)) + frame)  # TimeoutError
+
+    def recv(self, timeout: float | None = None) -> bytes:
+        """One frame. Raises TimeoutError, EOFError, or ProtocolError."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        (size,) = _HEADER.unpack(self._read(_HEADER.size, deadline))
+        if size > self.max_bytes:
+            raise ProtocolError(f"a frame of {size} bytes is over the limit")
+        return self._read(size, deadline)
+
+    def _read(self, size: int, deadline: float | None) -> bytes:
+        buffer = bytearray(size)
+        view, got = memoryview(buffer), 0
+        while got < size:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no complete frame in time")
+                self.sock.settimeout(left)
+            n = self.sock.recv_into(view[got:], size - got)  # TimeoutError
+            if n == 0:
+                raise EOFError("the peer closed the channel")
+            got += n
+        return bytes(buffer)
+
+    def close(self) -> None:
+        self.sock.close()

@@ -21,21 +21,23 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from autograder import protocol
-from autograder.sandbox import Limits
+from autograder.sandbox import SCRATCH_PREFIX, Limits
 
 __all__ = [
     "CellReport",
@@ -46,8 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_MAX_REPLY = 1 << 31
 
 
 class StudentError(Exception):
@@ -133,7 +133,7 @@ class WorkerTemplate:
             raise RuntimeError("the worker template died")
         return json.loads(line)
 
-    def spawn(self, config: dict[str, Any]) -> tuple[int, Connection]:
+    def spawn(self, config: dict[str, Any]) -> tuple[int, protocol.Channel]:
         """Fork a worker with ``config``; returns its pid and channel."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with self._lock:
@@ -141,7 +141,7 @@ class WorkerTemplate:
                 self._start()
             reply = self._ask({"op": "fork", "config": config}, [theirs.fileno()])
         theirs.close()
-        return int(reply["pid"]), Connection(ours.detach())
+        return int(reply["pid"]), protocol.Channel(ours)
 
     def exit_status(self, pid: int) -> int | None:
         """The worker's exit code (negative: killed by that signal), if known."""
@@ -195,7 +195,8 @@ class Session:
         self.epoch = 0
         self.restarts = 0
         self._pid: int | None = None
-        self._conn: Connection | None = None
+        self._scratch = ""
+        self._conn: protocol.Channel | None = None
         self._killed = False
         self._next = 0
 
@@ -225,14 +226,16 @@ class Session:
         running = None
         deadline = time.monotonic() + self.load_timeout
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._conn.poll(left):
+            try:
+                frame = self._conn.recv(max(0.0, deadline - time.monotonic()))
+                message = protocol.decode(frame)
+            except TimeoutError:
                 self.close()
                 if running is None:
-                    raise StudentError("timeout", "loading the notebook", "its limit")
+                    raise StudentError(
+                        "timeout", "loading the notebook", "its limit"
+                    ) from None
                 return running, f"ran longer than {self.load_timeout:.0f} s"
-            try:
-                message = protocol.decode(self._conn.recv_bytes(_MAX_REPLY))
             except (EOFError, OSError, protocol.ProtocolError):
                 status = self._exit_status()
                 self.close()
@@ -247,6 +250,7 @@ class Session:
 
     def _ready(self, message: dict[str, Any]) -> None:
         self.isolation = str(message.get("isolation", ""))
+        self._scratch = str(message.get("scratch", ""))
         ran = {}
         for cell in message.get("cells", []):
             detail = ""
@@ -272,6 +276,8 @@ class Session:
                 pass
         self._conn.close()
         self._pid = self._conn = None
+        _remove_scratch(self._scratch)
+        self._scratch = ""
 
     def _exit_status(self) -> str:
         """Why the worker is gone, in words (it closed its channel)."""
@@ -317,21 +323,17 @@ class Session:
         fields["id"] = self._next
         timeout = self.call_timeout if timeout is None else timeout
         frame = protocol.encode(fields, _tensor_to_numpy)
+        deadline = time.monotonic() + timeout
+        strike = fields.get("op") != "timed"  # a slow timed call is slow, not stuck
         try:
-            self._conn.send_bytes(frame)
-        except OSError as error:
+            self._conn.send(frame, timeout)
+            frame = self._conn.recv(max(0.0, deadline - time.monotonic()))
+            reply = protocol.decode(frame, _to_torch)
+        except TimeoutError:
             self.close()
-            raise StudentError("crashed", what, str(error)) from None
-        return self._receive(what, timeout, strike=fields.get("op") != "timed")
-
-    def _receive(self, what: str, timeout: float, strike: bool = True) -> Any:
-        if not self._conn.poll(timeout):
-            self.close()
-            if strike:  # a slow timed call is slow, not stuck
+            if strike:
                 self.struck[_function_key(what)] = timeout
-            raise StudentError("timeout", what, f"{timeout:g} s")
-        try:
-            reply = protocol.decode(self._conn.recv_bytes(_MAX_REPLY), _to_torch)
+            raise StudentError("timeout", what, f"{timeout:g} s") from None
         except (EOFError, OSError):
             status = self._exit_status()
             self.close()
@@ -420,6 +422,15 @@ class Remote:
 
     def __repr__(self) -> str:
         return f"<remote {self._what or 'namespace'}>"
+
+
+def _remove_scratch(folder: str) -> None:
+    """Delete a worker's own scratch folder (never anything else)."""
+    path = Path(folder)
+    if path.name.startswith(SCRATCH_PREFIX) and path.parent == Path(
+        tempfile.gettempdir()
+    ):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _function_key(what: str) -> str:

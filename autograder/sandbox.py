@@ -23,14 +23,16 @@ Warning:
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import resource
 import stat
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Limits", "SandboxViolation", "confine"]
+__all__ = ["SCRATCH_PREFIX", "Limits", "SandboxViolation", "confine"]
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWNET = 0x40000000
@@ -40,6 +42,7 @@ _MS_REC = 0x4000
 _MS_PRIVATE = 0x40000
 _NOBODY = 65534
 
+SCRATCH_PREFIX = "gedl-worker-"
 BLOCKED_IMPORTS = frozenset(["gedl_ref", "autograder", "e3nn", "escnn", "e2cnn"])
 
 _BLOCKED_EVENTS = frozenset(
@@ -106,6 +109,8 @@ class Limits:
         file_bytes: largest file the worker may write (in its scratch folder).
         hidden: folders the worker may neither read nor list.
         scratch: the only folder the worker may write to.
+        namespaces: use layer 1 when running as root (tests turn it off to
+            check layer 2 alone).
     """
 
     memory_bytes: int | None = 6 << 30
@@ -113,10 +118,17 @@ class Limits:
     file_bytes: int = 64 << 20
     hidden: list[str] = field(default_factory=list)
     scratch: str = "/tmp"
+    namespaces: bool = True
 
 
-def confine(limits: Limits, *, allow_imports: frozenset[str] = frozenset()) -> str:
-    """Confine the calling process for good; returns the isolation achieved.
+def confine(
+    limits: Limits, *, allow_imports: frozenset[str] = frozenset()
+) -> tuple[str, str]:
+    """Confine the calling process for good.
+
+    Returns the isolation achieved, in words, and the folder the worker may
+    write to: ``/tmp`` when it is a private tmpfs, else a fresh folder
+    (named with `SCRATCH_PREFIX`) that the grader removes afterwards.
 
     Call it after the libraries the worker needs are imported and before any
     student code runs. ``allow_imports`` exempts packages (the reference
@@ -124,13 +136,19 @@ def confine(limits: Limits, *, allow_imports: frozenset[str] = frozenset()) -> s
     """
     os.setpgid(0, 0)
     level = "audit hook"
-    if os.geteuid() == 0 and _namespaces(limits):
+    if limits.namespaces and os.geteuid() == 0 and _namespaces(limits):
         level = "namespaces + unprivileged user + audit hook"
+    else:
+        # No private /tmp: write only to a folder of this worker's own.
+        limits = dataclasses.replace(
+            limits, scratch=tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=limits.scratch)
+        )
+        os.chdir(limits.scratch)
     _rlimits(limits)
     blocked = BLOCKED_IMPORTS - allow_imports
     sys.meta_path.insert(0, _ImportBlocker(blocked))
     sys.addaudithook(_make_hook(limits, blocked))
-    return level
+    return level, limits.scratch
 
 
 class _ImportBlocker:

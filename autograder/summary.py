@@ -9,7 +9,7 @@ from autograder.report import pass_rates
 __all__ = ["render"]
 
 
-def render(run, out: Path) -> str:
+def render(run, out: Path, shown: int = 12) -> str:
     """Scores per student, pass rate per test, and where the files are."""
     lines = [
         f"graded {run.graded} notebook(s), reused {run.skipped} finished, "

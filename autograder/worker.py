@@ -20,7 +20,6 @@ import os
 import re
 import sys
 import traceback
-from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,6 @@ __all__ = ["cell_filename", "serve"]
 
 _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 _MAX_MESSAGE = 600
-_MAX_FRAME = 1 << 31
 
 
 def cell_filename(cell_id: str) -> str:
@@ -59,7 +57,7 @@ def serve(fd: int, config: dict[str, Any]) -> None:
         config: what to load (``cells`` or ``reference``), ``device``,
             ``threads``, ``seed`` and the sandbox's ``limits`` as a dict.
     """
-    conn = Connection(fd)
+    conn = protocol.Channel.from_fd(fd)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
@@ -80,17 +78,17 @@ def serve(fd: int, config: dict[str, Any]) -> None:
         namespace.update({name: getattr(module, name) for name in module.__all__})
         allow = frozenset(["gedl_ref"])
     limits = sandbox.Limits(**config.get("limits", {}))
-    isolation = sandbox.confine(limits, allow_imports=allow)
+    isolation, scratch = sandbox.confine(limits, allow_imports=allow)
     if not config.get("reference"):
         for name in [m for m in sys.modules if m.split(".")[0] == "autograder"]:
             sys.modules.pop(name, None)
 
     cells = []
     for cell in config.get("cells", []):
-        conn.send_bytes(protocol.encode({"cell_start": cell["id"]}))
+        conn.send(protocol.encode({"cell_start": cell["id"]}))
         cells.append(_run_cell(cell, namespace))
-    ready = {"ready": True, "cells": cells, "isolation": isolation}
-    conn.send_bytes(protocol.encode(ready))
+    ready = {"ready": True, "cells": cells, "isolation": isolation, "scratch": scratch}
+    conn.send(protocol.encode(ready))
     _Server(conn, namespace, device).loop()
 
 
@@ -152,8 +150,8 @@ class _Server:
     def loop(self) -> None:
         while True:
             try:
-                frame = self.conn.recv_bytes(_MAX_FRAME)
-            except (EOFError, OSError):
+                frame = self.conn.recv()
+            except (EOFError, OSError, protocol.ProtocolError):
                 os._exit(0)
             request = protocol.decode(frame, self._from_numpy)
             try:
@@ -166,7 +164,7 @@ class _Server:
             except BaseException as error:  # noqa: BLE001
                 failure = {"type": "ProtocolError", "message": str(error)[:200]}
                 payload = protocol.encode({"id": request.get("id"), "error": failure})
-            self.conn.send_bytes(payload)
+            self.conn.send(payload)
 
     def _from_numpy(self, array: np.ndarray, was_tensor: bool) -> Any:
         tensor = torch.from_numpy(array.copy())

@@ -111,6 +111,12 @@ def test_hostile_student_gains_nothing(demo_run):
     assert not any(p.exists() for p in stray)
     page = (demo_run.out / "erin_hostile" / ASSIGNMENT / "feedback.html").read_text()
     assert "def test_" not in page and "Traceback" not in page
+    # Erin's elements() raises whatever her cells managed to read or import
+    # ("loot"); it passing proves that nothing was read.
+    elements = demo_run.case(
+        "erin_hostile", "test_groups::test_identity_and_elements_exist"
+    )
+    assert elements["status"] == "passed", elements["message"]
 
 
 def test_infinite_loop_costs_one_time_limit(demo_run):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ASSIGNMENT, grade, place, with_cell
+from conftest import ASSIGNMENT, RELEASE, grade, place, with_cell
 from mutants_a01 import MUTANTS
 
 MAX = 70.0
@@ -26,6 +26,8 @@ def mutant_run(tmp_path_factory, solution_notebook):
         "class Cyclic_Group(GroupBase):",
     )
     place(folder, "renamed_class", renamed)
+    place(folder, "solution", solution_notebook)
+    place(folder, "released_stub", json.loads(RELEASE.read_text()))
     place(folder, "odd_file_name", solution_notebook, name="my work (1).ipynb")
     (folder / "no_notebook" / ASSIGNMENT).mkdir(parents=True)
     lost = json.loads(json.dumps(solution_notebook))
@@ -43,6 +45,27 @@ def test_mutant_is_caught(mutant_run, mutant):
     case = mutant_run.case(mutant.name, mutant.killed_by)
     assert case["status"] == "failed", f"{mutant.name} survived {mutant.killed_by}"
     assert mutant_run.record(mutant.name)["score"] < MAX
+
+
+def test_solution_scores_full_marks(mutant_run):
+    record = mutant_run.record("solution")
+    failed = [
+        (c["id"], c["message"]) for c in record["cases"] if c["status"] != "passed"
+    ]
+    assert failed == []
+    assert record["score"] == pytest.approx(MAX) == record["max_score"]
+
+
+def test_released_stub_scores_zero_cleanly(mutant_run):
+    record = mutant_run.record("released_stub")
+    assert record["score"] == 0
+    assert all(c["ok"] for c in record["cells"])
+    assert {c["status"] for c in record["cases"]} == {"not_attempted"}
+
+
+def test_every_killer_passes_on_the_solution(mutant_run):
+    for mutant in MUTANTS:
+        assert mutant_run.case("solution", mutant.killed_by)["status"] == "passed"
 
 
 def test_at_least_ten_mutants():

@@ -48,13 +48,15 @@ PROBES = textwrap.dedent(
         return attempt(lambda: os.kill(os.getppid(), 9))
 
     def scratch_write():
-        return write("/tmp/scratch-ok")
+        return write("scratch-ok")  # the working folder is the scratch folder
     """
 )
 
 
-@pytest.fixture(scope="module")
-def worker(tmp_path_factory):
+@pytest.fixture(scope="module", params=[True, False], ids=["full", "audit-only"])
+def worker(request, tmp_path_factory):
+    """A worker with the probes loaded; once with every layer of the sandbox,
+    once with the audit hook alone (what a non-root instructor gets)."""
     secret = tmp_path_factory.mktemp("secret")
     (secret / "answers.txt").write_text("42")
     template = WorkerTemplate()
@@ -62,7 +64,7 @@ def worker(tmp_path_factory):
     session = Session(
         template,
         cells=[{"id": "probes", "source": PROBES}],
-        limits=Limits(hidden=hidden),
+        limits=Limits(hidden=hidden, namespaces=request.param),
     )
     session.start()
     yield session, secret
@@ -72,9 +74,9 @@ def worker(tmp_path_factory):
 
 def test_isolation_level_is_reported(worker):
     session, _ = worker
-    assert "audit hook" in session.isolation
-    if os.geteuid() == 0:
-        assert session.isolation.startswith("namespaces")
+    assert session.isolation.endswith("audit hook")
+    full = session.limits.namespaces and os.geteuid() == 0
+    assert session.isolation.startswith("namespaces") == full
 
 
 @pytest.mark.parametrize(
@@ -102,9 +104,34 @@ def test_no_writes_outside_scratch(worker, tmp_path):
     ns = session.namespace()
     target = tmp_path / "grades.csv"
     assert ns.write(str(REPO / "grades.csv")) != "allowed"
+    assert ns.write(str(target)) != "allowed"
     assert ns.scratch_write() == "allowed"
     assert not (REPO / "grades.csv").exists()
     assert not target.exists()
+
+
+def test_forged_frames_cost_only_the_call(worker):
+    """Student code that writes its own bytes into the channel gets a
+    protocol error for that call; the grader stays intact."""
+    session, _ = worker
+    forge = (
+        "import os\n"
+        "def forge():\n"
+        "    for fd in range(3, 64):\n"
+        "        try:\n"
+        "            os.write(fd, b'\\x05' + b'\\x00' * 7 + b'{bad}')\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return 1\n"
+    )
+    forger = Session(session.template, cells=[{"id": "f", "source": forge}])
+    try:
+        forger.start()
+        with pytest.raises(StudentError) as caught:
+            forger.namespace().forge()
+        assert caught.value.kind in ("protocol", "crashed")
+    finally:
+        forger.close()
 
 
 def test_no_processes_network_or_signals(worker):
