@@ -174,7 +174,8 @@ def grade_class(
     everything = _all_records(out, known)
     for name in {s.assignment for s in everything} - set(loaded):
         loaded[name] = load_assignment(HIDDEN / name)
-    report.write_class_reports(out, everything, loaded)
+    fresh = bool(todo) or not (out / "gradebook.db").exists()
+    report.write_class_reports(out, everything, loaded, gradebook=fresh)
     if failures:
         names = ", ".join(f"{s}/{a}" for s, a in failures)
         raise GraderFailure(f"the grader failed on {names}; see the log above")

@@ -152,6 +152,7 @@ class Perf:
         expected: Callable[[tuple], torch.Tensor],
         *,
         atol: float,
+        backward: bool = False,
     ) -> float:
         """Time ``build(namespace)(*make_inputs(rep))`` in both workers.
 
@@ -162,6 +163,8 @@ class Perf:
             make_inputs: the inputs of repetition ``rep`` (fresh each time).
             expected: the correct output for those inputs, computed here.
             atol: tolerance of the output check.
+            backward: time the forward and the backward pass of
+                ``sum(output)`` (gradients of inputs and parameters).
 
         Returns:
             The fraction of the points earned (1, 0.5 or 0).
@@ -170,12 +173,15 @@ class Perf:
         ref_fn = build(ref_session.namespace())
         student_fn = build(self.student.namespace())
         ref_times, student_times = [], []
+        extra = {"backward": True} if backward else {}
         for rep in range(self.repeats + 1):
             args = make_inputs(rep)
-            ref_time, _ = ref_session.timed(ref_fn, args, {}, timeout=60.0)
+            ref_time, _ = ref_session.timed(ref_fn, args, {}, 60.0, **extra)
             limit = max(self.max_seconds, 20 * ref_time)
             try:
-                student_time, digest = self.student.timed(student_fn, args, {}, limit)
+                student_time, digest = self.student.timed(
+                    student_fn, args, {}, limit, **extra
+                )
             except StudentError as error:
                 if error.kind == "timeout":
                     self._record(what, [ref_time], [math.inf])
@@ -185,7 +191,7 @@ class Perf:
                         "(no Python loop over elements)"
                     ) from None
                 raise
-            self._check(what, digest, expected(args), atol)
+            self._check(what, digest, expected(args), atol, backward)
             if rep:
                 ref_times.append(ref_time)
                 student_times.append(student_time)
@@ -203,11 +209,16 @@ class Perf:
             return 0.5
         raise GradingFailure(message)
 
-    def _check(self, what: str, digest: Any, expected: torch.Tensor, atol: float):
-        output = self.student.fetch(what)
+    def _check(self, what, digest, expected: torch.Tensor, atol: float, backward):
+        kept = self.student.fetch(what)
+        output = kept.get("output") if backward and isinstance(kept, dict) else kept
         assert_close(output, expected, what, atol=atol)
-        values = output.to(torch.float64)
-        mine = [float(values.sum()), float((values * values).sum())]
+        mine = [0.0, 0.0]
+        for leaf in _leaves(kept):
+            if isinstance(leaf, torch.Tensor):
+                values = leaf.to(torch.float64)
+                mine[0] += float(values.sum())
+                mine[1] += float((values * values).sum())
         ok = isinstance(digest, list) and len(digest) == 2
         if not ok or any(
             not math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
@@ -232,3 +243,15 @@ class Perf:
             "half_ratio": self.half_ratio,
         }
         return ratio
+
+
+def _leaves(value: Any):
+    """The leaves of a nested value, in the worker's order (see its digest)."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    else:
+        yield value

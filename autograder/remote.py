@@ -348,7 +348,9 @@ class Session:
             raise _student_error(what, reply["error"])
         return reply.get("ok")
 
-    def timed(self, target: Remote, args: tuple, kwargs: dict, timeout: float):
+    def timed(
+        self, target: Remote, args: tuple, kwargs: dict, timeout: float, **extra: Any
+    ):
         """Call ``target`` and time the round trip; returns (seconds, digest).
 
         The worker synchronises the device and digests the result before it
@@ -356,13 +358,32 @@ class Session:
         in the worker until `fetch`.
         """
         start = time.perf_counter()
-        digest = self._invoke("timed", target, args, kwargs, timeout)
+        digest = self._invoke("timed", target, args, kwargs, timeout, **extra)
         return time.perf_counter() - start, digest
+
+    def backward(
+        self, target: Remote, args: tuple, cotangent=None, timeout=None
+    ) -> dict[str, Any]:
+        """Forward and backward of ``sum(target(*args) * cotangent)`` in the
+        worker; returns ``output``, ``input_grads`` and ``param_grads`` (by
+        parameter name; None where no gradient arrived)."""
+        what = f"{target._what}(...) and its backward pass"
+        target._check_epoch()
+        return self.request(
+            what,
+            timeout,
+            op="backward",
+            backward=True,
+            target=target._handle,
+            args=[_unwrap(a) for a in args],
+            kwargs={},
+            cotangent=cotangent,
+        )
 
     def fetch(self, what: str) -> Any:
         return self.wrap(self.request(what, op="fetch"), what)
 
-    def _invoke(self, op, target, args, kwargs, timeout=None, what=None) -> Any:
+    def _invoke(self, op, target, args, kwargs, timeout=None, what=None, **extra):
         target._check_epoch()
         return self.request(
             what or target._what,
@@ -371,6 +392,7 @@ class Session:
             target=target._handle,
             args=list(_unwrap(a) for a in args),
             kwargs={k: _unwrap(v) for k, v in kwargs.items()},
+            **extra,
         )
 
     def wrap(self, value: Any, what: str) -> Any:

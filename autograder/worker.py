@@ -167,8 +167,8 @@ class _Server:
             self.conn.send(payload)
 
     def _from_numpy(self, array: np.ndarray, was_tensor: bool) -> Any:
-        tensor = torch.from_numpy(array.copy())
-        return tensor.to(self.device) if was_tensor else tensor.numpy()
+        copy = array.copy()
+        return torch.from_numpy(copy) if was_tensor else copy
 
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, protocol.DType):
@@ -189,14 +189,18 @@ class _Server:
         op = request.get("op")
         if op == "get":
             return self._get(request.get("target"), str(request["name"]))
-        if op in ("call", "timed"):
+        if op in ("call", "timed", "backward"):
+            timed = op == "timed"
+            device = self.device if timed else torch.device("cpu")
             function = self._resolve(request["target"])
-            args = self._resolve(request.get("args", []))
-            kwargs = self._resolve(request.get("kwargs", {}))
-            result = function(*args, **kwargs)
-            if op == "call":
-                return result
-            return self._digest_and_keep(result)
+            args = _to_device(self._resolve(request.get("args", [])), device)
+            kwargs = _to_device(self._resolve(request.get("kwargs", {})), device)
+            if request.get("backward"):
+                cotangent = _to_device(request.get("cotangent"), device)
+                result = _backward(function, args, kwargs, cotangent)
+            else:
+                result = function(*args, **kwargs)
+            return self._digest_and_keep(result) if timed else result
         if op == "fetch":
             kept, self.kept = self.kept, None
             return kept
@@ -248,6 +252,48 @@ class _Server:
         self.next_id += 1
         self.handles[handle] = value
         return protocol.Handle(handle, type(value).__name__[:100])
+
+
+def _to_device(value: Any, device: torch.device) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, list):
+        return [_to_device(v, device) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    return value
+
+
+def _backward(function, args: list, kwargs: dict, cotangent) -> dict[str, Any]:
+    """Forward, then backward of sum(output * cotangent); returns the output
+    and the gradients of the float tensor inputs and of the parameters."""
+    module = function if isinstance(function, torch.nn.Module) else None
+    module = module or getattr(function, "__self__", None)
+    params = (
+        list(module.named_parameters()) if isinstance(module, torch.nn.Module) else []
+    )
+    for _, param in params:
+        param.grad = None
+    args = [
+        a.detach().requires_grad_()
+        if isinstance(a, torch.Tensor) and a.is_floating_point()
+        else a
+        for a in args
+    ]
+    output = function(*args, **kwargs)
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(f"expected a tensor output, got {type(output).__name__}")
+    if not output.requires_grad:
+        raise RuntimeError("the output does not depend on any input or parameter")
+    weight = torch.ones_like(output) if cotangent is None else cotangent
+    (output * weight).sum().backward()
+    return {
+        "output": output.detach(),
+        "input_grads": [a.grad if isinstance(a, torch.Tensor) else None for a in args],
+        "param_grads": {name: param.grad for name, param in params},
+    }
 
 
 def _leaves(value: Any):
