@@ -4,6 +4,7 @@ A hidden test is a function in ``autograder/hidden/<assignment>/test_*.py``
 marked with `graded`, whose arguments are fixtures the runner provides:
 
 - ``student``: the submission's namespace in its worker (`Remote`);
+- ``session``: its `Session` (for backward passes);
 - ``rng``: a `torch.Generator` seeded from the test's id;
 - ``perf``: `Perf`, to time the student against the reference;
 - ``feedback``: `Feedback`, to attach data (plots) to the test's report;
@@ -153,6 +154,7 @@ class Perf:
         *,
         atol: float,
         backward: bool = False,
+        repeat: int = 1,
     ) -> float:
         """Time ``build(namespace)(*make_inputs(rep))`` in both workers.
 
@@ -165,6 +167,9 @@ class Perf:
             atol: tolerance of the output check.
             backward: time the forward and the backward pass of
                 ``sum(output)`` (gradients of inputs and parameters).
+            repeat: calls per timed request, on the same inputs, so that
+                fast operations are not drowned by the cost of the request;
+                times are per call.
 
         Returns:
             The fraction of the points earned (1, 0.5 or 0).
@@ -173,7 +178,9 @@ class Perf:
         ref_fn = build(ref_session.namespace())
         student_fn = build(self.student.namespace())
         ref_times, student_times = [], []
-        extra = {"backward": True} if backward else {}
+        extra: dict[str, Any] = {"repeat": repeat}
+        if backward:
+            extra["backward"] = True
         for rep in range(self.repeats + 1):
             args = make_inputs(rep)
             ref_time, _ = ref_session.timed(ref_fn, args, {}, 60.0, **extra)
@@ -193,8 +200,8 @@ class Perf:
                 raise
             self._check(what, digest, expected(args), atol, backward)
             if rep:
-                ref_times.append(ref_time)
-                student_times.append(student_time)
+                ref_times.append(ref_time / repeat)
+                student_times.append(student_time / repeat)
         ratio = self._record(what, ref_times, student_times)
         if ratio <= self.full_ratio:
             return 1.0

@@ -162,7 +162,7 @@ class Session:
     Args:
         template: where workers come from.
         cells: the graded cells, ``[{"id", "source"}]`` in order.
-        reference: a module whose ``__all__`` the worker exposes instead.
+        reference: modules whose ``__all__`` the worker exposes instead.
         device: ``cpu`` or ``cuda``.
         limits: the sandbox's limits.
         threads: torch threads in the worker.
@@ -175,7 +175,7 @@ class Session:
         template: WorkerTemplate,
         *,
         cells: list[dict[str, str]] | None = None,
-        reference: str | None = None,
+        reference: str | list[str] | None = None,
         device: str = "cpu",
         limits: Limits | None = None,
         threads: int = 1,

@@ -66,7 +66,7 @@ class Assignment:
     name: str
     title: str
     notebook: str
-    reference: str
+    reference: list[str]  # modules whose __all__ the reference worker exposes
     cases: list[Case]
     fingerprint: str
 
@@ -99,10 +99,14 @@ def load_assignment(hidden_dir: Path) -> Assignment:
         name=hidden_dir.name,
         title=config.get("title", hidden_dir.name),
         notebook=config.get("notebook", f"{hidden_dir.name}.ipynb"),
-        reference=config["reference"],
+        reference=_as_list(config["reference"]),
         cases=cases,
         fingerprint=digest.hexdigest()[:16],
     )
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _import(path: Path, name: str):
@@ -172,6 +176,7 @@ def _run_case(case: Case, session: Session, reference, device: str) -> CaseResul
     seed = zlib.crc32(case.id.encode())
     fixtures = {
         "student": session.namespace,
+        "session": lambda: session,
         "rng": lambda: torch.Generator().manual_seed(seed),
         "feedback": lambda: feedback,
         "device": lambda: device,
