@@ -380,6 +380,21 @@ class Session:
             cotangent=cotangent,
         )
 
+    def count_operators(self, target: Remote, args: tuple) -> dict[str, int]:
+        """ATen operators (name → count) that one call of ``target`` ran."""
+        target._check_epoch()
+        counts = self.request(
+            f"{target._what}(...)",
+            None,
+            op="profile",
+            target=target._handle,
+            args=[_unwrap(a) for a in args],
+            kwargs={},
+        )
+        if not isinstance(counts, dict):
+            raise StudentError("protocol", target._what, "no operator counts")
+        return {str(k): int(v) for k, v in counts.items() if isinstance(v, int)}
+
     def fetch(self, what: str) -> Any:
         return self.wrap(self.request(what, op="fetch"), what)
 

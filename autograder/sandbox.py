@@ -85,8 +85,6 @@ _BLOCKED_EVENTS = frozenset(
         "mmap.__new__",
         "resource.setrlimit",
         "resource.prlimit",
-        "os.putenv",
-        "os.unsetenv",
         "cpython.remove_audit_hook",
     ]
 )

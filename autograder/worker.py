@@ -204,6 +204,12 @@ class _Server:
                 else:
                     result = function(*args, **kwargs)
             return self._digest_and_keep(result) if timed else result
+        if op == "profile":
+            function = self._resolve(request["target"])
+            args = self._resolve(request.get("args", []))
+            return _count_operators(
+                function, args, self._resolve(request.get("kwargs", {}))
+            )
         if op == "fetch":
             kept, self.kept = self.kept, None
             return kept
@@ -297,6 +303,18 @@ def _backward(function, args: list, kwargs: dict, cotangent) -> dict[str, Any]:
         "input_grads": [a.grad if isinstance(a, torch.Tensor) else None for a in args],
         "param_grads": {name: param.grad for name, param in params},
     }
+
+
+def _count_operators(function, args: list, kwargs: dict) -> dict[str, int]:
+    """How many times each ATen operator ran during one call (torch's profiler
+    sees every route to an operator: F.conv2d, torch.conv2d, nn.Conv2d, ...)."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.no_grad(), torch.profiler.profile(activities=activities) as prof:
+        function(*args, **kwargs)
+    counts: dict[str, int] = {}
+    for event in prof.events():
+        counts[event.name] = counts.get(event.name, 0) + 1
+    return counts
 
 
 def _leaves(value: Any):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks import engine_overhead, groups
+from benchmarks import conv, engine_overhead, groups
 
 
 def main() -> None:
     groups.main()
+    print()
+    conv.main()
     print()
     engine_overhead.main()
 

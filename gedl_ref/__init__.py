@@ -3,6 +3,12 @@
 The conventions it fixes are written down in ``docs/conventions.md``.
 """
 
+from gedl_ref.conv import (
+    GCNN,
+    GroupConvolution,
+    GroupPooling,
+    LiftingConvolution,
+)
 from gedl_ref.grid import pixel_grid, sample_signal
 from gedl_ref.groups import (
     SE2,
@@ -18,7 +24,11 @@ __version__ = "0.1.0"
 __all__ = [
     "CyclicGroup",
     "DihedralGroup",
+    "GCNN",
+    "GroupConvolution",
+    "GroupPooling",
     "GroupBase",
+    "LiftingConvolution",
     "RotoTranslationGroup",
     "SE2",
     "SO2",

@@ -29,8 +29,8 @@ class GradeRun:
     def record(self, student: str, assignment: str = ASSIGNMENT) -> dict:
         return json.loads((self.out / student / assignment / "record.json").read_text())
 
-    def case(self, student: str, case_id: str) -> dict:
-        cases = {c["id"]: c for c in self.record(student)["cases"]}
+    def case(self, student: str, case_id: str, assignment: str = ASSIGNMENT) -> dict:
+        cases = {c["id"]: c for c in self.record(student, assignment)["cases"]}
         return cases[case_id]
 
 
@@ -71,10 +71,12 @@ def with_cell(notebook: dict, cell: str, old: str, new: str) -> dict:
     raise ValueError(f"no cell {cell}")
 
 
-def place(folder: Path, student: str, notebook: dict | bytes, name=None) -> None:
-    target = folder / student / ASSIGNMENT
+def place(
+    folder: Path, student: str, notebook: dict | bytes, name=None, assignment=ASSIGNMENT
+) -> None:
+    target = folder / student / assignment
     target.mkdir(parents=True)
-    path = target / (name or f"{ASSIGNMENT}.ipynb")
+    path = target / (name or f"{assignment}.ipynb")
     if isinstance(notebook, bytes):
         path.write_bytes(notebook)
     else:

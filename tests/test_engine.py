@@ -15,30 +15,51 @@ import pytest
 from conftest import ASSIGNMENT, REPO, grade
 
 MAX = 70.0
+DEMO = REPO / "examples" / "submissions"
+STUDENTS = sorted(p.name for p in DEMO.iterdir())
+ASSIGNMENTS = sorted({p.name for p in DEMO.glob("*/*") if p.is_dir()})
 
 
 def _rows(path):
+    """grades.csv as {(student, assignment): row}."""
     with open(path, newline="") as handle:
-        return {row["student"]: row for row in csv.DictReader(handle)}
+        return {(r["student"], r["assignment"]): r for r in csv.DictReader(handle)}
+
+
+def _row(path, student, assignment=ASSIGNMENT):
+    return _rows(path)[(student, assignment)]
 
 
 def test_grading_completes_and_exits_zero(demo_run):
     assert demo_run.returncode == 0, demo_run.stderr[-2000:]
-    assert "graded 8 notebook(s)" in demo_run.stdout
+    jobs = len(STUDENTS) * len(ASSIGNMENTS)
+    assert f"graded {jobs} notebook(s)" in demo_run.stdout
     assert "pass rate per test" in demo_run.stdout
 
 
-def test_grades_csv(demo_run):
+def test_every_student_and_assignment_has_a_row(demo_run):
     rows = _rows(demo_run.out / "grades.csv")
-    assert set(rows) == {
-        "alice_perfect",
-        "bob_typical_bugs",
-        "carol_untouched",
-        "dave_syntax_error",
-        "erin_hostile",
-        "frank_infinite_loop",
-        "grace_python_loop",
-        "heidi_corrupt",
+    assert set(rows) == {(s, a) for s in STUDENTS for a in ASSIGNMENTS}
+    assert {"alice_perfect", "erin_hostile", "heidi_corrupt"} <= set(STUDENTS)
+    for (student, assignment), row in rows.items():
+        submitted = (DEMO / student / assignment).is_dir()
+        assert (row["status"] != "missing") == submitted, (student, assignment)
+        if not submitted:
+            assert float(row["score"]) == 0
+
+
+def test_every_demo_assignment_has_a_perfect_and_an_empty_student(demo_run):
+    for assignment in ASSIGNMENTS:
+        alice = demo_run.record("alice_perfect", assignment)
+        assert alice["score"] == pytest.approx(alice["max_score"]), assignment
+        assert demo_run.record("carol_untouched", assignment)["score"] == 0
+
+
+def test_grades_csv(demo_run):
+    rows = {
+        s: r
+        for (s, a), r in _rows(demo_run.out / "grades.csv").items()
+        if a == ASSIGNMENT
     }
     header = list(next(iter(rows.values())))
     assert header[:4] == ["student", "assignment", "score", "max_score"]
@@ -133,8 +154,8 @@ def test_infinite_loop_costs_one_time_limit(demo_run):
 
 
 def test_python_loop_loses_only_performance_points(demo_run):
-    rows = _rows(demo_run.out / "grades.csv")
-    grace, alice = rows["grace_python_loop"], rows["alice_perfect"]
+    grace = _row(demo_run.out / "grades.csv", "grace_python_loop")
+    alice = _row(demo_run.out / "grades.csv", "alice_perfect")
     assert float(grace["performance"]) == 0.0
     assert float(grace["correctness"]) == float(alice["correctness"])
     assert float(grace["equivariance"]) == float(alice["equivariance"])
@@ -186,17 +207,18 @@ def test_gradebook_opens_in_nbgrader(demo_run):
     os.environ["PATH"] = (
         os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     )
-    with Gradebook(f"sqlite:///{demo_run.out / 'gradebook.db'}") as gb:
-        scores = {s.id: gb.find_submission(ASSIGNMENT, s.id).score for s in gb.students}
     rows = _rows(demo_run.out / "grades.csv")
-    assert scores == {s: pytest.approx(float(r["score"])) for s, r in rows.items()}
+    with Gradebook(f"sqlite:///{demo_run.out / 'gradebook.db'}") as gb:
+        scores = {(s, a): gb.find_submission(a, s).score for s, a in rows}
+    assert scores == {k: pytest.approx(float(r["score"])) for k, r in rows.items()}
 
 
 def test_rerun_skips_finished_work_and_changes_nothing(demo_run):
     before = (demo_run.out / "grades.csv").read_bytes()
     again = grade(REPO / "examples" / "submissions", demo_run.out)
     assert again.returncode == 0
-    assert "graded 0 notebook(s), reused 8 finished" in again.stdout
+    jobs = len(STUDENTS) * len(ASSIGNMENTS)
+    assert f"graded 0 notebook(s), reused {jobs} finished" in again.stdout
     assert (demo_run.out / "grades.csv").read_bytes() == before
 
 
@@ -229,14 +251,16 @@ def test_resume_after_kill_gives_the_same_grades(demo_run, copy_class, tmp_path)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     done_before = len(list(out.glob("*/*/record.json")))
-    assert 1 <= done_before < len(students)
+    jobs = len(students) * len(ASSIGNMENTS)
+    assert 1 <= done_before < jobs
     assert not (out / "grades.csv").exists()
 
     resumed = grade(submissions, out, "--workers", "1")
     assert resumed.returncode == 0
     assert f"reused {done_before} finished" in resumed.stdout
     mine, clean = _rows(out / "grades.csv"), _rows(demo_run.out / "grades.csv")
-    assert mine == {s: clean[s] for s in students}
+    assert len(mine) == jobs
+    assert mine == {key: clean[key] for key in mine}
     assert not list(out.rglob(".*.tmp")) and not list(out.rglob(".record.json.*"))
 
 
@@ -245,7 +269,7 @@ def test_force_regrades(copy_class, tmp_path):
     out = tmp_path / "grades"
     assert grade(submissions, out).returncode == 0
     forced = grade(submissions, out, "--force")
-    assert "graded 1 notebook(s), reused 0" in forced.stdout
+    assert f"graded {len(ASSIGNMENTS)} notebook(s), reused 0" in forced.stdout
 
 
 @pytest.mark.parametrize(

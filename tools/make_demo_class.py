@@ -1,11 +1,13 @@
 """Generate the demo class that ``make grade`` grades by default.
 
-Each demo student is a copy of the released notebook of assignment 1 whose
+Each demo student is a copy of the released notebook of an assignment whose
 solution cells are filled in: with the instructor's solution (markers
 removed), with edits of it that put in a typical bug, or with the stubs left
 alone. Everything else in the notebook stays identical to the release. The
 output is deterministic; ``--check`` reports what is out of sync without
 writing.
+
+Assignment 1 (``01_group_product``):
 
 =====================  ================================================
 student                what the grader should see
@@ -22,6 +24,21 @@ frank_infinite_loop    ``while True: pass`` in CyclicGroup.product
 grace_python_loop      correct, but R² ⋊ H loops over elements in
                        Python: loses the performance points
 heidi_corrupt          a file that is not JSON
+=====================  ================================================
+
+Assignment 2 (``02_lifting_conv``):
+
+=====================  ================================================
+student                what the grader should see
+=====================  ================================================
+alice_perfect          the solution: full marks
+bob_typical_bugs       lift_kernels transforms by g⁻¹ (w(g·x) instead
+                       of w(g⁻¹·x)); transform_group_kernels does not
+                       roll the group axis of the kernel
+carol_untouched        the released stubs: zero, cleanly
+grace_python_loop      correct, but both forwards call F.conv2d once
+                       per group element in a Python loop: loses the
+                       performance points
 =====================  ================================================
 
 Usage::
@@ -300,12 +317,90 @@ STUDENTS: dict[str, Callable[[Answers], Answers] | None] = {
 }
 
 
-def build(root: Path) -> dict[Path, bytes]:
-    """Every file of the demo class, relative to ``root``, with its content."""
-    solution = nbformat.read(root / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    release = nbformat.read(root / "assignments" / ASSIGNMENT / NOTEBOOK, as_version=4)
+# ----------------------------------------------------------------------------
+# Assignment 2: lifting and group convolutions
+# ----------------------------------------------------------------------------
+
+
+def bob_a02(answers: Answers) -> Answers:
+    """Typical bugs: kernels transformed by g⁻¹, the group axis not rolled."""
+    edit(
+        answers,
+        "lift_kernels",
+        "lifted = group.left_regular_representation(g[:, None, :], w)",
+        "g_inv = group.inverse(g)  # (L_g w)(x) = w(g⁻¹x)\n"
+        "    lifted = group.left_regular_representation(g_inv[:, None, :], w)",
+    )
+    edit(
+        answers,
+        "transform_group_kernels",
+        "permuted = weight[:, :, perm]  # [C_out, C_in, G, G, k, k]: w[o, c, g⁻¹h]",
+        "permuted = weight[:, :, None].expand(-1, -1, len(perm), -1, -1, -1)",
+    )
+    return answers
+
+
+_GRACE_A02_LIFTING = """
+        kernels = self.transformed_kernels()  # [C_out, G, C_in, k, k]
+        outputs = []
+        for i in range(kernels.shape[1]):  # one group element at a time
+            kernel = kernels[:, i]  # [C_out, C_in, k, k]
+            outputs.append(F.conv2d(x, kernel, self.bias, padding=self.padding))
+        return torch.stack(outputs, dim=2)  # [B, C_out, G, H', W']"""
+
+_GRACE_A02_GROUP = """
+        kernels = self.transformed_kernels()  # [C_out, G, C_in, G, k, k]
+        x = x.flatten(1, 2)  # [B, C_in * G, H, W]
+        outputs = []
+        for i in range(kernels.shape[1]):  # one group element at a time
+            kernel = kernels[:, i].flatten(1, 2)  # [C_out, C_in * G, k, k]
+            outputs.append(F.conv2d(x, kernel, self.bias, padding=self.padding))
+        return torch.stack(outputs, dim=2)  # [B, C_out, G, H', W']"""
+
+
+def _forward_body(answers: Answers, grade_id: str) -> str:
+    """The body of ``forward`` in a solution cell: from its docstring to the end."""
+    source = answers[grade_id]
+    docstring = '"""Correlate x with all transformed kernels in one F.conv2d call."""'
+    if source.count(docstring) != 1:
+        raise ValueError(
+            f"demo edit of cell {grade_id!r} no longer applies: the docstring of "
+            "forward changed; update tools/make_demo_class.py"
+        )
+    return source.split(docstring)[1].rstrip()
+
+
+def grace_a02(answers: Answers) -> Answers:
+    """Correct, but both forwards call F.conv2d once per group element."""
+    for grade_id, body in (
+        ("lifting_convolution", _GRACE_A02_LIFTING),
+        ("group_convolution", _GRACE_A02_GROUP),
+    ):
+        edit(answers, grade_id, _forward_body(answers, grade_id), body)
+    return answers
+
+
+STUDENTS_A02: dict[str, Callable[[Answers], Answers] | None] = {
+    "alice_perfect": lambda answers: answers,
+    "bob_typical_bugs": bob_a02,
+    "carol_untouched": None,
+    "grace_python_loop": grace_a02,
+}
+
+#: The demo students of every assignment, in the order they are written.
+CLASSES: dict[str, dict[str, Callable[[Answers], Answers] | None]] = {
+    ASSIGNMENT: STUDENTS,
+    "02_lifting_conv": STUDENTS_A02,
+}
+
+
+def build(root: Path, assignment: str = ASSIGNMENT) -> dict[Path, bytes]:
+    """The demo class of one assignment: files relative to ``root``, contents."""
+    notebook = f"{assignment}.ipynb"
+    solution = nbformat.read(root / "solutions" / assignment / notebook, as_version=4)
+    release = nbformat.read(root / "assignments" / assignment / notebook, as_version=4)
     files = {}
-    for student, make in STUDENTS.items():
+    for student, make in CLASSES[assignment].items():
         if make is None:
             nb = release
         else:
@@ -313,8 +408,17 @@ def build(root: Path) -> dict[Path, bytes]:
         content = render_notebook(nb)
         if student == "heidi_corrupt":
             content = content[: len(content) // 2]  # cut off mid-way: not JSON
-        files[Path("examples/submissions") / student / ASSIGNMENT / NOTEBOOK] = content
+        files[Path("examples/submissions") / student / assignment / notebook] = content
     return files
+
+
+def build_all(root: Path) -> dict[Path, bytes]:
+    """The demo classes of every assignment."""
+    return {
+        path: content
+        for assignment in CLASSES
+        for path, content in build(root, assignment).items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stale = []
-    for relative, content in build(args.root).items():
+    for relative, content in build_all(args.root).items():
         path = args.root / relative
         if path.is_file() and path.read_bytes() == content:
             continue
