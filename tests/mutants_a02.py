@@ -134,4 +134,11 @@ MUTANTS = [
         "stride=2",
         "test_layers::test_output_shapes[k5-8x6]",
     ),
+    Mutant(
+        "group_conv_ignores_its_input",
+        "group_convolution",
+        "x.flatten(1, 2),  # [B, C_in * G, H, W]",
+        "torch.zeros_like(x.flatten(1, 2)),",
+        "test_equivariance::test_translations_exact[group]",
+    ),
 ]

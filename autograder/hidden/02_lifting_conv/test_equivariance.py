@@ -146,6 +146,7 @@ def test_translations_exact(student, rng, kind):
     shifted = torch.roll(x, shifts=(3, -2), dims=(-2, -1))
     out = as_tensor(layer(x), f"{kind} layer").double()
     out_shifted = as_tensor(layer(shifted), f"{kind} layer").double()
+    _not_trivial(out, f"{kind} layer")
     expected = torch.roll(out, shifts=(3, -2), dims=(-2, -1))
     err = (out_shifted - expected)[..., 4:20, 4:20].abs().max().item()
     if not err <= EXACT * max(1.0, out.abs().max().item()):
@@ -201,11 +202,27 @@ def test_pooled_features_invariant(student, rng):
     x = torch.randn(1, 1, 15, 15, generator=rng, dtype=torch.float64)
     a = as_tensor(pool(layer(x)), "GroupPooling(lifting(x))").double()
     b = as_tensor(pool(layer(torch.rot90(x, 1, (-2, -1)))), "pooled").double()
+    _not_trivial(a, "GroupPooling(lifting(x))")
     err = (b - torch.rot90(a, 1, (-2, -1))).abs().max().item()
     if not err <= EXACT * max(1.0, a.abs().max().item()):
         raise GradingFailure(
             f"pooling over the group axis after lifting is not "
             f"invariant to rot90 (error {err:.3g})"
+        )
+
+
+def _not_trivial(out: torch.Tensor, what: str) -> None:
+    """A constant output is trivially equivariant: ask for a real response.
+
+    Inputs and weights are O(1) random, so a working layer's output is O(1)
+    and varies; 1e-6 is far below that and far above float64 rounding.
+    """
+    spread = (out - out.mean(dim=(-2, -1), keepdim=True)).abs().max().item()
+    if not spread > 1e-6:
+        raise GradingFailure(
+            f"{what} is constant over the image (largest deviation from its "
+            f"mean {spread:.3g}): a layer that ignores its input is trivially "
+            "equivariant"
         )
 
 
