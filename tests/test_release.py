@@ -10,6 +10,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_release_all import _meta
+from test_release_all import _solution_only_lines as _solution_lines
 
 from autograder.release import main, release
 
@@ -37,26 +39,6 @@ DISTINCTIVE_SOLUTION_LINES = [
 
 def _read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
-
-
-def _meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def _solution_lines(nb: nbformat.NotebookNode) -> set[str]:
-    """Stripped lines inside solution markers that occur nowhere outside them."""
-    inside, outside = set(), set()
-    for cell in nb.cells:
-        in_solution = False
-        for line in cell.source.split("\n"):
-            text = line.strip()
-            if "BEGIN SOLUTION" in text:
-                in_solution = True
-            elif "END SOLUTION" in text:
-                in_solution = False
-            else:
-                (inside if in_solution else outside).add(text)
-    return {line for line in inside - outside if len(line) > 12}
 
 
 @pytest.fixture
