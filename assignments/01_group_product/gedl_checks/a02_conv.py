@@ -30,8 +30,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gedl_checks.a01_groups import CheckFailed
 from gedl_checks.equivariance import check_equivariance
+from gedl_checks.runner import CheckFailed
+from gedl_checks.runner import fail as _fail
+from gedl_checks.runner import guard as _guard
+from gedl_checks.runner import run as _run
 
 __all__ = [
     "CheckFailed",
@@ -68,66 +71,6 @@ _ORDER_HINT = (
     "the group axis must follow the order of group.elements() (for D_N: the N "
     "rotations, then the N reflections)"
 )
-
-
-class _Failure(Exception):
-    """One property failed; the message is written for the student."""
-
-
-def _fail(message: str) -> None:
-    raise _Failure(message)
-
-
-# ----------------------------------------------------------------------------
-# Running checks and turning errors into messages
-# ----------------------------------------------------------------------------
-
-
-def _guard(title: str, name: str, fn: Callable[[], Any]) -> Any:
-    """Run ``fn``; turn any error into a :class:`CheckFailed` for the student."""
-    try:
-        return fn()
-    except _Failure as failure:
-        raise CheckFailed(f"{title}, {name}: {failure}") from None
-    except NotImplementedError as error:
-        raise CheckFailed(_not_implemented(error)) from None
-    except Exception as error:
-        raise CheckFailed(
-            f"{title}, {name}: your code raised {type(error).__name__}: {error} "
-            "(the traceback above shows where)"
-        ) from error
-
-
-def _run(title: str, checks: Sequence[tuple[str, Callable[[], None]]]) -> None:
-    """Run property checks in order, stop at the first failure, print a line."""
-    for name, check in checks:
-        _guard(title, name, check)
-    names = ", ".join(name for name, _ in checks)
-    print(f"✓ {title}: {names} ({len(checks)} checks passed)")
-
-
-def _not_implemented(error: NotImplementedError) -> str:
-    """Name the function or method that still raises NotImplementedError."""
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    name = "a function"
-    if tb is not None:
-        frame = tb.tb_frame
-        name = frame.f_code.co_name
-        owner = frame.f_locals.get("self")
-        if owner is not None:
-            defined_in = type(owner).__name__
-            for cls in type(owner).__mro__:
-                function = cls.__dict__.get(name)
-                if getattr(function, "__code__", None) is frame.f_code:
-                    defined_in = cls.__name__
-                    break
-            name = f"{defined_in}.{name}"
-    return (
-        f"not implemented yet: {name}. Replace the `raise NotImplementedError()` "
-        "line with your code and run this cell again."
-    )
 
 
 # ----------------------------------------------------------------------------

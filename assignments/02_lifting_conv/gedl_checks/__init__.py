@@ -8,7 +8,9 @@ reference implementation. It needs nothing but torch.
 Modules:
     equivariance: :func:`check_equivariance`, the helper shared with the
         hidden tests of the grader.
+    runner: how checks run and word their failures (:class:`CheckFailed`).
     a01_groups: the checks of assignment 1 (groups and representations).
+    a02_conv: the checks of assignment 2 (lifting and group convolutions).
 """
 
 from gedl_checks.equivariance import (

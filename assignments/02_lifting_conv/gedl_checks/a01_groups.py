@@ -24,6 +24,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gedl_checks.runner import CheckFailed
+from gedl_checks.runner import fail as _fail
+from gedl_checks.runner import guard as _guard
+from gedl_checks.runner import run as _run
+
 __all__ = [
     "CheckFailed",
     "check_cyclic_group",
@@ -43,72 +48,6 @@ _SNAP_HINT = (
     "computes it"
 )
 _WRAP_HINT = "angles must be wrapped mod 2π into [0, 2π) (torch.remainder)"
-
-
-class CheckFailed(AssertionError):
-    """A public check failed; the message says which property and why."""
-
-
-class _Failure(Exception):
-    """One property failed; the message is written for the student."""
-
-
-# ----------------------------------------------------------------------------
-# Running checks and turning errors into messages
-# ----------------------------------------------------------------------------
-
-
-def _guard(title: str, name: str, fn: Callable[[], Any]) -> Any:
-    """Run ``fn``; turn any error into a :class:`CheckFailed` for the student."""
-    try:
-        return fn()
-    except _Failure as failure:
-        raise CheckFailed(f"{title}, {name}: {failure}") from None
-    except NotImplementedError as error:
-        raise CheckFailed(_not_implemented(error)) from None
-    except Exception as error:
-        raise CheckFailed(
-            f"{title}, {name}: your code raised {type(error).__name__}: {error} "
-            "(the traceback above shows where)"
-        ) from error
-
-
-def _run(title: str, checks: Sequence[tuple[str, Callable[[], None]]]) -> None:
-    """Run property checks in order, stop at the first failure, print a line."""
-    for name, check in checks:
-        _guard(title, name, check)
-    names = ", ".join(name for name, _ in checks)
-    print(f"✓ {title}: {names} ({len(checks)} checks passed)")
-
-
-def _not_implemented(error: NotImplementedError) -> str:
-    """Name the method that still raises NotImplementedError."""
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    name = "a method"
-    if tb is not None:
-        frame = tb.tb_frame
-        name = frame.f_code.co_name
-        owner = frame.f_locals.get("self")
-        if owner is not None:
-            defined_in = type(owner).__name__
-            for cls in type(owner).__mro__:
-                function = cls.__dict__.get(name)
-                if getattr(function, "__code__", None) is frame.f_code:
-                    defined_in = cls.__name__
-                    break
-            name = f"{defined_in}.{name}"
-    detail = f" ({error})" if str(error) else ""
-    return (
-        f"not implemented yet: {name}{detail}. Replace the "
-        "`raise NotImplementedError()` line with your code and run this cell "
-        "again."
-    )
-
-
-def _fail(message: str) -> None:
-    raise _Failure(message)
 
 
 # ----------------------------------------------------------------------------
