@@ -10,7 +10,7 @@ WORKERS ?=
 DEVICE ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: grade test lint release bench venv clean
+.PHONY: grade test lint release bench bench-escnn venv clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,11 @@ release: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
+
+# The escnn comparisons, in an environment of their own (escnn needs numpy<2).
+bench-escnn:
+	bash tools/escnn_venv.sh .venv-escnn
+	.venv-escnn/bin/python -m benchmarks.conv
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache
