@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import importlib.util
 import os
 import resource
 import stat
@@ -44,6 +45,8 @@ _NOBODY = 65534
 
 SCRATCH_PREFIX = "gedl-worker-"
 BLOCKED_IMPORTS = frozenset(["gedl_ref", "autograder", "e3nn", "escnn", "e2cnn"])
+#: Packages of this repository that a worker may import (the public checks).
+_SHARED_PACKAGES = ("gedl_checks",)
 
 _BLOCKED_EVENTS = frozenset(
     [
@@ -176,9 +179,23 @@ def _namespaces(limits: Limits) -> bool:
             if libc.mount(b"tmpfs", target, b"tmpfs", flags, b"size=4k") != 0:
                 return False
     os.makedirs(limits.scratch, exist_ok=True)
+    # What the worker imports from may itself live below the folder that
+    # becomes a private /tmp (a checkout or a venv in /tmp): hold on to those
+    # folders by file descriptor and bind them back once /tmp is covered.
+    below = [p for p in _needed_paths() if p.is_relative_to(limits.scratch)]
+    held = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in below]
     scratch = os.fsencode(limits.scratch)
-    if libc.mount(b"tmpfs", scratch, b"tmpfs", 0, b"size=256m,mode=1777") != 0:
-        return False
+    try:
+        if libc.mount(b"tmpfs", scratch, b"tmpfs", 0, b"size=256m,mode=1777") != 0:
+            return False
+        for path, fd in zip(below, held, strict=True):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            source = os.fsencode(f"/proc/self/fd/{fd}")
+            if libc.mount(source, os.fsencode(path), None, _MS_BIND | _MS_REC, None):
+                return False
+    finally:
+        for fd in held:
+            os.close(fd)
     if not _expose(libc, limits.scratch):
         return False
     os.setgroups([])
@@ -189,9 +206,15 @@ def _namespaces(limits: Limits) -> bool:
 
 
 def _needed_paths() -> list[Path]:
-    """Folders the worker must still import from once it is unprivileged."""
+    """Folders the worker must still import from once it is unprivileged:
+    the standard library, ``sys.path``, and the packages a worker may import
+    that an editable install maps from outside ``sys.path``."""
     paths = {Path(os.__file__).resolve().parent}
     paths.update(Path(p).resolve() for p in sys.path if p and os.path.isdir(p))
+    for name in _SHARED_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            paths.update(Path(p).resolve() for p in spec.submodule_search_locations)
     return sorted(paths)
 
 

