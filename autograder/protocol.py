@@ -127,9 +127,9 @@ def encode(header: dict[str, Any], to_numpy=None) -> bytes:
     body = tag(header, 0)
     meta = [[b.dtype.name, list(b.shape)] for b in blobs]
     head = json.dumps({"body": body, "blobs": meta}).encode()
-    return b"".join(
-        [_HEADER.pack(len(head)), head, *(memoryview(b).cast("B") for b in blobs)]
-    )
+    # An empty array has no bytes (and memoryview cannot cast a zero shape).
+    data = [memoryview(b).cast("B") if b.size else b"" for b in blobs]
+    return b"".join([_HEADER.pack(len(head)), head, *data])
 
 
 def decode(frame: bytes, from_numpy=None) -> dict[str, Any]:

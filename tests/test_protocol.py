@@ -37,6 +37,15 @@ def test_round_trip_keeps_values_and_types():
     assert back["dtype"] == protocol.DType("float64")
 
 
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 2, 5)])
+def test_empty_arrays_round_trip(shape):
+    """A correct answer can be empty (a basis with no elements)."""
+    message = {"empty": np.zeros(shape, dtype=np.float64), "after": np.ones(2)}
+    back = protocol.decode(protocol.encode(message))
+    assert back["empty"].shape == shape and back["empty"].dtype == np.float64
+    assert np.array_equal(back["after"], np.ones(2))
+
+
 def test_tensors_are_flagged():
     def to_numpy(value):
         return value.numpy() if isinstance(value, torch.Tensor) else None
