@@ -10,7 +10,7 @@ WORKERS ?=
 DEVICE ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: grade test lint release bench bench-escnn venv clean
+.PHONY: grade test lint release bench bench-escnn test-escnn venv clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,7 @@ grade: $(STAMP)
 
 test: $(STAMP) lint
 	bash tools/run_tests.sh $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-escnn
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
@@ -43,6 +44,12 @@ bench: $(STAMP)
 bench-escnn:
 	bash tools/escnn_venv.sh .venv-escnn
 	.venv-escnn/bin/python -m benchmarks.conv
+	.venv-escnn/bin/python -m benchmarks.steerable
+
+# The cross-checks against escnn (skipped in .venv, where escnn is absent).
+test-escnn:
+	bash tools/escnn_venv.sh .venv-escnn
+	.venv-escnn/bin/python -m pytest -q -p no:cacheprovider -k escnn tests/test_steerable.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -387,10 +387,13 @@ STUDENTS_A02: dict[str, Callable[[Answers], Answers] | None] = {
     "grace_python_loop": grace_a02,
 }
 
+from tools.demo_a03 import STUDENTS_A03  # noqa: E402
+
 #: The demo students of every assignment, in the order they are written.
 CLASSES: dict[str, dict[str, Callable[[Answers], Answers] | None]] = {
     ASSIGNMENT: STUDENTS,
     "02_lifting_conv": STUDENTS_A02,
+    "03_steerable_basis": STUDENTS_A03,
 }
 
 

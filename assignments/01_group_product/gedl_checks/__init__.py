@@ -11,6 +11,8 @@ Modules:
     runner: how checks run and word their failures (:class:`CheckFailed`).
     a01_groups: the checks of assignment 1 (groups and representations).
     a02_conv: the checks of assignment 2 (lifting and group convolutions).
+    a03_steerable: the checks of assignment 3 (irreps, Fourier transform,
+        steerable basis and convolution).
 """
 
 from gedl_checks.equivariance import (
