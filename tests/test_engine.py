@@ -159,8 +159,9 @@ def test_infinite_loop_costs_one_time_limit(demo_run):
 def test_python_loop_loses_only_performance_points(demo_run, assignment):
     grace = _row(demo_run.out / "grades.csv", "grace_python_loop", assignment)
     alice = _row(demo_run.out / "grades.csv", "alice_perfect", assignment)
+    # She keeps at most the structural points her loop does not touch.
     assert float(alice["performance"]) > 0.0
-    assert float(grace["performance"]) == 0.0
+    assert float(grace["performance"]) <= 0.3 * float(alice["performance"])
     assert float(grace["correctness"]) == float(alice["correctness"])
     assert float(grace["equivariance"]) == float(alice["equivariance"])
 

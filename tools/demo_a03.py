@@ -10,7 +10,7 @@ bob_typical_bugs       irrep is the clockwise (transposed) rotation;
 carol_untouched        the released stubs: zero, cleanly
 grace_python_loop      correct, but kernel() adds the basis elements
                        up one at a time in a Python loop: loses the
-                       structural performance points
+                       performance points (not timed)
 =====================  ================================================
 
 ``tools/make_demo_class.py`` lists these students in its ``CLASSES``.
