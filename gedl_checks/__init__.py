@@ -13,6 +13,9 @@ Modules:
     a02_conv: the checks of assignment 2 (lifting and group convolutions).
     a03_steerable: the checks of assignment 3 (irreps, Fourier transform,
         steerable basis and convolution).
+    a04_tensor_product: the checks of assignment 4 (SO(3) irreps, the
+        Clebsch–Gordan tensor product).
+    a05_egnn: the checks of assignment 5 (EGNN and a steerable layer).
 """
 
 from gedl_checks.equivariance import (

@@ -388,12 +388,16 @@ STUDENTS_A02: dict[str, Callable[[Answers], Answers] | None] = {
 }
 
 from tools.demo_a03 import STUDENTS_A03  # noqa: E402
+from tools.demo_a04 import STUDENTS_A04  # noqa: E402
+from tools.demo_a05 import STUDENTS_A05  # noqa: E402
 
 #: The demo students of every assignment, in the order they are written.
 CLASSES: dict[str, dict[str, Callable[[Answers], Answers] | None]] = {
     ASSIGNMENT: STUDENTS,
     "02_lifting_conv": STUDENTS_A02,
     "03_steerable_basis": STUDENTS_A03,
+    "04_cg_tensor_product": STUDENTS_A04,
+    "05_equivariant_gnn": STUDENTS_A05,
 }
 
 
