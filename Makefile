@@ -10,7 +10,7 @@ WORKERS ?=
 DEVICE ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: grade test lint release bench bench-escnn test-escnn venv clean
+.PHONY: grade test lint release gradescope bench bench-escnn test-escnn venv clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,9 @@ lint: $(STAMP)
 
 release: $(STAMP)
 	$(PY) -m autograder release
+
+gradescope: $(STAMP)
+	$(PY) -m autograder gradescope
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

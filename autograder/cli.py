@@ -1,8 +1,10 @@
-"""Command line: ``python -m autograder grade|release``.
+"""Command line: ``python -m autograder grade|release|gradescope``.
 
     python -m autograder grade SUBMISSIONS --out DIR [--assignment A ...]
         [--workers N] [--device auto|cpu|cuda] [--force]
     python -m autograder release [--check]
+    python -m autograder gradescope [--assignment A ...] [--out DIR]
+        [--visibility after_published]
 
 ``grade`` exits 0 when grading completed (whatever the scores), 2 for bad
 arguments, 1 when the grader itself failed.
@@ -14,6 +16,8 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+
+from autograder import gradescope
 
 __all__ = ["main"]
 
@@ -51,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only report whether assignments/ is in sync",
     )
+    zips = commands.add_parser(
+        "gradescope", help="build one Gradescope autograder zip per assignment"
+    )
+    gradescope.add_build_arguments(zips)
     return parser
 
 
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         from autograder import release  # noqa: PLC0415
 
         return release.main(["--check"] if args.check else [])
+    if args.command == "gradescope":
+        return gradescope.build_main(args)
     return _grade(args)
 
 

@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 HIDDEN = Path(__file__).resolve().parent / "hidden"
 RECORD = "record.json"
 RECORD_VERSION = 1
+NO_CUDA = "no CUDA device"
 
 
 class GraderFailure(RuntimeError):
@@ -65,6 +66,7 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     isolation: str = ""
     seconds: float = 0.0
+    device_note: str = ""  # why this device, when --device auto chose it
 
     def by_category(self) -> dict[str, tuple[float, float]]:
         totals: dict[str, list[float]] = {}
@@ -86,6 +88,7 @@ class GradeRun:
     skipped: int
     seconds: float
     template_seconds: float = 0.0
+    device_note: str = ""
 
 
 def resolve_device(device: str) -> str:
@@ -115,10 +118,17 @@ def grade_class(
     device: str = "auto",
     force: bool = False,
     progress: bool = True,
+    hidden: list[Path] | None = None,
 ) -> GradeRun:
-    """Grade every student folder under ``submissions`` into ``out``."""
+    """Grade every student folder under ``submissions`` into ``out``.
+
+    ``hidden`` names folders the workers may not see besides the engine's,
+    the reference, the solutions, the submissions and ``out`` (Gradescope's
+    layout adds its own).
+    """
     start = time.perf_counter()
-    device = resolve_device(device)
+    asked, device = device, resolve_device(device)
+    device_note = NO_CUDA if asked == "auto" and device == "cpu" else ""
     if not submissions.is_dir():
         raise ValueError(f"submissions folder {submissions} does not exist")
     known = available_assignments()
@@ -136,7 +146,16 @@ def grade_class(
     out.mkdir(parents=True, exist_ok=True)
 
     template = WorkerTemplate()
-    grader = _Grader(submissions, out, loaded, device, template, workers)
+    grader = _Grader(
+        submissions,
+        out,
+        loaded,
+        device,
+        template,
+        workers,
+        hidden=hidden or [],
+        device_note=device_note,
+    )
     results: dict[tuple[str, str], Submission] = {}
     failures: list[tuple[str, str]] = []
     todo = []
@@ -187,22 +206,35 @@ def grade_class(
         len(jobs) - len(todo),
         time.perf_counter() - start,
         grader.template_seconds,
+        device_note,
     )
 
 
 class _Grader:
-    def __init__(self, submissions, out, assignments, device, template, workers):
+    def __init__(
+        self,
+        submissions,
+        out,
+        assignments,
+        device,
+        template,
+        workers,
+        hidden=(),
+        device_note="",
+    ):
         self.submissions, self.out = submissions, out
         self.assignments, self.device = assignments, device
         self.template = template
         self.threads = max(1, (os.cpu_count() or 1) // workers)
         self.template_seconds = 0.0
+        self.device_note = device_note
         hidden = [
             str(REPO / "autograder"),
             str(REPO / "gedl_ref"),
             str(REPO / "solutions"),
             str(submissions.resolve()),
             str(out.resolve()),
+            *(str(Path(h).resolve()) for h in hidden),
         ]
         self.limits = Limits(hidden=hidden)
         if device == "cuda":
@@ -254,6 +286,7 @@ class _Grader:
             spec.max_score,
             self.device,
             self.fingerprint(student, assignment),
+            device_note=self.device_note,
         )
         path = self.notebook_path(student, assignment)
         if path is None:

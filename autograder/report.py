@@ -5,7 +5,8 @@ Per student and assignment, in ``OUT/<student>/<assignment>/``:
 (Gradescope's schema) and ``record.json`` (the engine's own record, written
 last: its presence marks the submission as done). For the class:
 ``grades.csv``, ``tests.csv`` (pass rate per test), ``gradebook.db``
-(nbgrader's gradebook). Every file is written atomically.
+(nbgrader's gradebook), and the instructor's view in ``class/`` (see
+`autograder.overview`). Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def write_submission(
 
 
 def _summary_lines(submission) -> list[str]:
-    lines = [f"Device: {submission.device}."]
+    note = getattr(submission, "device_note", "")
+    lines = [f"Device: {submission.device}" + (f" ({note})." if note else ".")]
     if submission.device == "cpu":
         lines[0] += " Performance was measured on the CPU (no GPU was used)."
     lines += list(submission.notes)
@@ -94,7 +96,7 @@ def gradescope(submission) -> dict[str, Any]:
 def write_class_reports(
     out: Path, submissions: list, assignments: dict, gradebook: bool = True
 ) -> None:
-    """``grades.csv``, ``tests.csv`` and (when ``gradebook``) nbgrader's
+    """``grades.csv``, ``tests.csv``, ``class/`` and (when ``gradebook``) nbgrader's
     gradebook, which costs seconds: nbgrader starts alembic and commits
     row by row."""
     buffer = io.StringIO()
@@ -117,6 +119,9 @@ def write_class_reports(
         )
     atomic_write(out / "grades.csv", buffer.getvalue())
     atomic_write(out / "tests.csv", _pass_rates(submissions))
+    from autograder import overview  # noqa: PLC0415 - it imports this module
+
+    overview.write(out, submissions)
     if not gradebook:
         return
     try:

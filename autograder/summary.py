@@ -13,7 +13,8 @@ def render(run, out: Path, shown: int = 12) -> str:
     """Scores per student, pass rate per test, and where the files are."""
     lines = [
         f"graded {run.graded} notebook(s), reused {run.skipped} finished, "
-        f"in {run.seconds:.1f} s on {run.device}",
+        f"in {run.seconds:.1f} s on {run.device}"
+        + (f" ({run.device_note})" if run.device_note else ""),
         "",
         f"{'student':<24} {'assignment':<22} {'score':>13}  status",
     ]
@@ -29,5 +30,6 @@ def render(run, out: Path, shown: int = 12) -> str:
     lines += [
         "",
         f"grades: {out / 'grades.csv'}; feedback: {out}/<student>/<assignment>/",
+        f"class overview (hardest tests, scores, slowest): {out / 'class'}/",
     ]
     return "\n".join(lines)
