@@ -31,11 +31,11 @@ on a loaded two-core machine (e3nn 0.6.0, torch 2.13); medians in ms, the
 range over the five runs:
 
     config  batch  ref fwd  e3nn fwd  ratio      ref f+b  e3nn f+b  ratio
-    fc      10000  32-37    49-61     1.53-1.65  162-174  248-260   1.49-1.56
-    uvu      2000  21-24    82-88     3.52-3.84   70-91   213-243   2.66-3.03
+    fc      10000  28-32    48-53     1.65-1.81  153-165  236-250   1.51-1.58
+    uvu      2000  20-22    78-83     3.77-3.98   69-80   207-228   2.82-3.10
 
 The target of twice e3nn's speed is met for ``uvu`` and not for ``fc``
-(short by a factor of about 1.25 forward and 1.3 forward + backward); the
+(short by a factor of about 1.15 forward and 1.3 forward + backward); the
 module docstring of :mod:`gedl_ref.tensor_product` says what was tried.
 
     python -m benchmarks.tensor_product [--repeats 15] [--device cpu]

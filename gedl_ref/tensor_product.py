@@ -71,7 +71,11 @@ built once), which writes ``Yc`` directly in the layout the batched product
 reads: no transpose of a large intermediate anywhere. The weights meet the
 smallest of ``x``, ``y`` or the output degree, the inner dimension of the
 per-sample product is ``i·v`` rather than ``i``, and the paths into one
-output block accumulate inside the batched product (``baddbmm``). The
+output block accumulate inside the batched product (``baddbmm``). The paths
+of one pair of input blocks may also share one unit (``_path_units``): their
+weights side by side make one GEMM, their coefficients one GEMM and ONE
+per-sample product (which also forms the unused cross terms between the
+paths), chosen when that costs less than each path alone. The
 spread coefficients cost ``m² M1 M2 M3`` multiply-adds per path and sample,
 so the path engine is only chosen while they hold at most
 ``PATH_ENGINE_COEFFICIENTS`` numbers; the batch is cut into chunks whose
@@ -83,16 +87,16 @@ interleaved calls, CPU time; five runs on a loaded two-core machine, the
 range over the runs), against e3nn 0.6.0:
 
     fully connected 8x0e+8x1o+8x2e, batch 10 000
-        forward (path engine)            32-37 ms vs 49-61 ms: 1.53-1.65x
-        forward + backward (group eng.)  162-174 ms vs 248-260 ms: 1.49-1.56x
+        forward (path engine)            28-32 ms vs 48-53 ms: 1.65-1.81x
+        forward + backward (group eng.)  153-165 ms vs 236-250 ms: 1.51-1.58x
     uvu 128x0e+128x1o+128x2e ⊗ 0e+1o+2e+3o, batch 2 000 (group engine)
-        forward                          21-24 ms vs 82-88 ms: 3.5-3.8x
-        forward + backward               70-91 ms vs 213-243 ms: 2.7-3.0x
+        forward                          20-22 ms vs 78-83 ms: 3.8-4.0x
+        forward + backward               69-80 ms vs 207-228 ms: 2.8-3.1x
 
 The fully connected product thus falls short of twice e3nn's speed: forward
-by a factor of about 1.25 (about 25 ms would be needed), forward + backward
-by about 1.3. The group engine alone gave 0.96-1.2x forward. What was
-measured and rejected:
+by a factor of about 1.15 (median ratio 1.72), forward + backward by about
+1.3 (median 1.53). The group engine alone gave 0.96-1.2x forward; the path
+engine with each path alone 1.5-1.65x. What was measured and rejected:
 
 * one dense kernel ``K[(u,i), (v,j), (w,k)] = Σ_p α W_p C_p`` (5184 x 72
   here) applied to the outer product ``x ⊗ y``: 373k multiply-adds per
@@ -643,34 +647,30 @@ class TensorProduct(nn.Module):
 
         totals: list[Tensor | None] = [None for _ in self.irreps_out]  # [z, k, w]
         for unit, C in zip(self._paths, coefficients, strict=True):
-            ins = self.instructions[unit.paths[0]]
-            Ws = [views[p] for p in unit.paths]
             Ws = [
-                x.new_ones(self.instructions[p].path_shape) if W is None else W
-                for p, W in zip(unit.paths, Ws, strict=True)
+                x.new_ones(self.instructions[p].path_shape)
+                if views[p] is None
+                else views[p]
+                for p in unit.paths
             ]  # [u, v, w] each
+            ins = self.instructions[unit.paths[0]]
+            factors = (ins, C, torch.cat(Ws, dim=2), xs, ys, transposed)
+            acc = totals[ins.i_out]
             if len(unit.paths) > 1:
-                W = torch.cat(Ws, dim=2)  # [u, v, Σ w]
-                A, T = self._in_factors(ins, unit.order, C, W, xs, ys, transposed)
+                A, T = self._in_factors(unit.order, *factors)
                 for c, term in self._unit_terms(unit, torch.bmm(A, T)):
                     totals[c] = term if totals[c] is None else totals[c] + term
-                continue
-            W = Ws[0]
-            acc = totals[ins.i_out]
-            if unit.order == "out":
-                P, Wo = self._out_factors(ins, C, W, xs, ys, transposed)
-                m3, M3 = self.irreps_out[ins.i_out]
-                if acc is None:
-                    term = P @ Wo  # [z·k, w]
-                    totals[ins.i_out] = term.view(z, M3.dim, m3)
-                else:
-                    totals[ins.i_out] = acc + (P @ Wo).view(z, M3.dim, m3)
-                continue
-            A, T = self._in_factors(ins, unit.order, C, W, xs, ys, transposed)
-            if acc is None:
-                totals[ins.i_out] = _batched_product(A, T)  # [z, k, w]
+            elif unit.order == "out":
+                P, Wo = self._out_factors(*factors)
+                m3, ir3 = self.irreps_out[ins.i_out]
+                term = (P @ Wo).view(z, ir3.dim, m3)  # [z, k, w]
+                totals[ins.i_out] = term if acc is None else acc + term
             else:
-                totals[ins.i_out] = torch.baddbmm(acc, A, T)
+                A, T = self._in_factors(unit.order, *factors)
+                if acc is None:
+                    totals[ins.i_out] = _batched_product(A, T)  # [z, k, w]
+                else:
+                    totals[ins.i_out] = torch.baddbmm(acc, A, T)
 
         outs = []
         for block, total in zip(self.irreps_out, totals, strict=True):
@@ -697,8 +697,8 @@ class TensorProduct(nn.Module):
 
     def _in_factors(
         self,
-        ins: Instruction,
         order: str,
+        ins: Instruction,
         C: Tensor,
         W: Tensor,
         xs: list[Tensor],
