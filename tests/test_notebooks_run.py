@@ -1,8 +1,8 @@
-"""The notebooks of assignments 4 and 5 run in a real kernel: the solution
-from top to bottom with every public check passing, the released stubs up to
-their first check, which says what is not implemented yet.
+"""The notebook of assignment 5 runs in a real kernel: the solution from top
+to bottom with every public check passing, the released stubs up to their
+first check, which says what is not implemented yet.
 
-(The public-check tests of assignments 1–3 do the same, with assertions on
+(The public-check tests of assignments 1–4 do the same, with assertions on
 their own experiments and figures.)
 """
 
@@ -16,7 +16,7 @@ import notebook_runner as nr
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ["04_cg_tensor_product", "05_equivariant_gnn"]
+ASSIGNMENTS = ["05_equivariant_gnn"]
 
 
 def _is_check(cell) -> bool:

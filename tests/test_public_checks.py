@@ -7,13 +7,12 @@ top to bottom, the released stubs through their setup cells.
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
+import notebook_runner as nr
 import pytest
 import torch
 
@@ -373,64 +372,17 @@ def test_bad_arguments():
 # ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def kernel_env(tmp_path, monkeypatch):
-    """A python3 kernel spec for this interpreter, found before any other.
-
-    The spec lives in ``tmp_path`` and ``JUPYTER_PATH`` points there, so the
-    test neither depends on nor touches kernels installed elsewhere.
-    """
-    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (gedl tests)",
-        "language": "python",
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "matplotlib"))
-    return tmp_path
-
-
-def _execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
-    from nbclient import NotebookClient
-
-    client = NotebookClient(
-        nb,
-        timeout=300,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(folder)}},
-    )
-    client.execute()
-    return nb
-
-
-def _errors(cell) -> list[str]:
-    return [
-        f"{out['ename']}: {out['evalue']}"
-        for out in cell.get("outputs", [])
-        if out["output_type"] == "error"
-    ]
-
-
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def test_solution_notebook_runs_top_to_bottom(kernel_env):
     folder = kernel_env / "solution"
     folder.mkdir()
     source = ROOT / "solutions" / ASSIGNMENT / NOTEBOOK
-    nb = _execute(nbformat.read(source, as_version=4), folder)
-    errors = {_grade_id(c) or c.get("id"): _errors(c) for c in nb.cells}
+    nb = nr.execute(nbformat.read(source, as_version=4), folder)
+    errors = {nr.grade_id(c) or c.get("id"): nr.errors(c) for c in nb.cells}
     assert {k: v for k, v in errors.items() if v} == {}
     printed = "".join(
         out.get("text", "")
         for cell in nb.cells
-        if (_grade_id(cell) or "").startswith("check")
+        if (nr.grade_id(cell) or "").startswith("check")
         for out in cell.outputs
     )
     assert printed.count("✓") == 9
@@ -441,13 +393,13 @@ def test_released_stubs_run_to_first_check(kernel_env):
     shutil.copytree(ROOT / "assignments" / ASSIGNMENT, folder)
     nb = nbformat.read(folder / NOTEBOOK, as_version=4)
     first_check = next(
-        i for i, c in enumerate(nb.cells) if (_grade_id(c) or "").startswith("check")
+        i for i, c in enumerate(nb.cells) if (nr.grade_id(c) or "").startswith("check")
     )
     nb.cells = nb.cells[: first_check + 1]
-    nb = _execute(nb, folder)
+    nb = nr.execute(nb, folder)
     for cell in nb.cells[:first_check]:
-        assert _errors(cell) == [], _grade_id(cell)
-    assert _errors(nb.cells[first_check]) == [
+        assert nr.errors(cell) == [], nr.grade_id(cell)
+    assert nr.errors(nb.cells[first_check]) == [
         "CheckFailed: not implemented yet: CyclicGroup.identity. Replace the "
         "`raise NotImplementedError()` line with your code and run this cell again."
     ]

@@ -9,12 +9,11 @@ solution must also agree with the reference.
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
+import notebook_runner as nr
 import pytest
 import torch
 
@@ -401,66 +400,19 @@ def test_solution_agrees_with_reference():
         assert (layer(x, y) - expected).abs().max() <= 1e-12 * expected.abs().max()
 
 
-@pytest.fixture
-def kernel_env(tmp_path, monkeypatch):
-    """A python3 kernel spec for this interpreter, found before any other."""
-    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (gedl tests)",
-        "language": "python",
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "matplotlib"))
-    return tmp_path
-
-
-def _execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
-    from nbclient import NotebookClient
-
-    client = NotebookClient(
-        nb,
-        timeout=300,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(folder)}},
-    )
-    client.execute()
-    return nb
-
-
-def _errors(cell) -> list[str]:
-    return [
-        f"{out['ename']}: {out['evalue']}"
-        for out in cell.get("outputs", [])
-        if out["output_type"] == "error"
-    ]
-
-
-def _printed(cell) -> str:
-    return "".join(out.get("text", "") for out in cell.get("outputs", []))
-
-
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def test_solution_notebook_runs_top_to_bottom(kernel_env):
     folder = kernel_env / "solution"
     shutil.copytree(ROOT / "gedl_checks", folder / "gedl_checks")
-    nb = _execute(nbformat.read(SOLUTION, as_version=4), folder)
-    errors = {_grade_id(c) or c.get("id"): _errors(c) for c in nb.cells}
+    nb = nr.execute(nbformat.read(SOLUTION, as_version=4), folder)
+    errors = {nr.grade_id(c) or c.get("id"): nr.errors(c) for c in nb.cells}
     assert {k: v for k, v in errors.items() if v} == {}
     checks = [
-        _printed(cell).strip()
+        nr.printed(cell).strip()
         for cell in nb.cells
-        if (_grade_id(cell) or "").startswith("check")
+        if (nr.grade_id(cell) or "").startswith("check")
     ]
     assert [line.split(":")[0] for line in checks] == CHECK_TITLES
-    printed = _printed(next(c for c in nb.cells if c.get("id") == "demo-conditional"))
+    printed = nr.printed(next(c for c in nb.cells if c.get("id") == "demo-conditional"))
     assert float(printed.split("largest entry ")[1].split()[0]) < 1e-10
 
 
@@ -469,13 +421,13 @@ def test_released_stubs_run_to_first_check(kernel_env):
     shutil.copytree(ROOT / "assignments" / ASSIGNMENT, folder)
     nb = nbformat.read(folder / NOTEBOOK, as_version=4)
     first_check = next(
-        i for i, c in enumerate(nb.cells) if (_grade_id(c) or "").startswith("check")
+        i for i, c in enumerate(nb.cells) if (nr.grade_id(c) or "").startswith("check")
     )
     nb.cells = nb.cells[: first_check + 1]
-    nb = _execute(nb, folder)
+    nb = nr.execute(nb, folder)
     for cell in nb.cells[:first_check]:
-        assert _errors(cell) == [], _grade_id(cell)
-    assert _errors(nb.cells[first_check]) == [
+        assert nr.errors(cell) == [], nr.grade_id(cell)
+    assert nr.errors(nb.cells[first_check]) == [
         "CheckFailed: not implemented yet: so3_generators. Replace the "
         "`raise NotImplementedError()` line with your code and run this cell again."
     ]
