@@ -14,9 +14,10 @@ used directly as Python objects (no nbgrader app, database or config):
   cell, as ``nbgrader generate_assignment`` would;
 - ``CheckCellMetadata`` validates the nbgrader metadata.
 
-It also copies the public checks, the ``.py`` files of ``gedl_checks/``, into
+It also copies the public checks an assignment uses (the shared modules of
+``gedl_checks/``, its own ``aNN_*.py`` and what they import) into
 ``assignments/NN_topic/gedl_checks/``, so that a released folder is
-self-contained. Files are written deterministically (sorted keys, trailing
+self-contained and carries no other assignment's checks. Files are written deterministically (sorted keys, trailing
 newline): running the release twice gives identical bytes, and
 ``release(root, check=True)`` reports any file that is out of sync without
 writing anything.
@@ -117,9 +118,29 @@ def _planned_files(root: Path) -> dict[Path, bytes]:
         source = nbformat.read(source_path, as_version=nbformat.NO_CONVERT)
         target = Path("assignments") / folder.name
         files[target / source_path.name] = render_notebook(release_notebook(source))
-        for relative, content in checks.items():
-            files[target / _CHECKS / relative] = content
+        for relative in _checks_for(folder.name, checks):
+            files[target / _CHECKS / relative] = checks[relative]
     return files
+
+
+def _checks_for(assignment: str, checks: dict[Path, bytes]) -> list[Path]:
+    """The public-check files an assignment folder ships: the shared modules
+    (``__init__``, ``runner``, ``equivariance``), its own ``aNN_*.py`` and
+    every check module those import, so no folder carries the others'."""
+    number = assignment[:2]
+    own = re.compile(r"^a\d\d_")
+    wanted = [
+        path for path in checks if not own.match(path.name) or path.name[1:3] == number
+    ]
+    seen = set(wanted)
+    while wanted:
+        source = checks[wanted.pop()].decode("utf-8")
+        for name in re.findall(rf"^from {_CHECKS}\.(\w+) import", source, re.M):
+            path = Path(f"{name}.py")
+            if path in checks and path not in seen:
+                seen.add(path)
+                wanted.append(path)
+    return sorted(seen)
 
 
 def _stale_files(root: Path, planned: dict[Path, bytes]) -> list[Path]:

@@ -229,7 +229,7 @@ def _closed_ancestor(path: Path) -> Path | None:
 def _expose(libc, scratch: str) -> bool:
     """Make the interpreter's own folders reachable for the unprivileged user.
 
-    A Python installed under a private home (``/root/.pyenv``) cannot import
+    A Python installed under a private home (pyenv in root's home) cannot import
     its standard library once the worker drops root. Inside the worker's
     mount namespace, such a closed folder is covered by an empty tmpfs and
     only the needed folders are bound back into it, so the rest of the home

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -128,3 +129,24 @@ def test_demo_students_are_in_sync(assignment):
     assert len(students) >= 3
     for relative, content in demo.build(ROOT, assignment).items():
         assert (ROOT / relative).read_bytes() == content, relative
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_each_folder_ships_only_the_checks_it_uses(assignment):
+    shipped = ROOT / "assignments" / assignment / "gedl_checks"
+    names = {p.name for p in shipped.glob("*.py")}
+    own = [n for n in names if n.startswith(f"a{assignment[:2]}_")]
+    assert len(own) == 1 and {"__init__.py", "runner.py"} <= names
+    imported, todo = set(), ["__init__.py", "runner.py", "equivariance.py", *own]
+    while todo:  # the closure of what these modules import
+        name = todo.pop()
+        if name in imported:
+            continue
+        imported.add(name)
+        text = (shipped / name).read_text()
+        found = re.findall(r"^from gedl_checks\.(\w+) import", text, re.M)
+        todo += [f"{m}.py" for m in found]
+    assert names == imported
+    for name in names:
+        source = ROOT / "gedl_checks" / name
+        assert (shipped / name).read_bytes() == source.read_bytes()

@@ -27,9 +27,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from gedl_checks.a01_groups import CheckFailed
 from gedl_checks.a02_conv import _CountConv2d, _expect_tensor, _fail, _gap, _run
 from gedl_checks.equivariance import check_equivariance
+from gedl_checks.runner import CheckFailed
 
 __all__ = [
     "CheckFailed",

@@ -32,8 +32,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gedl_checks.a01_groups import CheckFailed
 from gedl_checks.equivariance import check_equivariance
+from gedl_checks.runner import CheckFailed
 
 __all__ = [
     "CheckFailed",
