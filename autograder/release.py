@@ -18,9 +18,9 @@ It also copies the public checks an assignment uses (the shared modules of
 ``gedl_checks/``, its own ``aNN_*.py`` and what they import) into
 ``assignments/NN_topic/gedl_checks/``, so that a released folder is
 self-contained and carries no other assignment's checks. Files are written
-deterministically (sorted keys, trailing newline): running the release twice gives identical bytes, and
-``release(root, check=True)`` reports any file that is out of sync without
-writing anything.
+deterministically (sorted keys, trailing newline): running the release twice
+gives identical bytes, and ``release(root, check=True)`` reports any file
+that is out of sync without writing anything.
 
 Usage::
 
