@@ -21,22 +21,25 @@ only the ratios of one run are comparable. On a shared machine run it with
 time it used (``time.process_time``), which other processes do not inflate
 (on one thread; with several it sums them, so keep ``wall`` there).
 
-Which engine of :mod:`gedl_ref.tensor_product` runs: the forward-only rows
-time the path engine for ``fc`` (no gradients, shared ``uvw`` weights) and
-the group engine for ``uvu``; the forward + backward rows time the group
-engine for both.
+Which engine of :mod:`gedl_ref.tensor_product` runs: the block engine for
+``fc`` (shared ``uvw`` weights), forward and backward; the group engine for
+``uvu`` (per-sample weights).
 
-Measured with ``OMP_NUM_THREADS=1 ... --repeats 11 --clock cpu``, five runs
-on a loaded two-core machine (e3nn 0.6.0, torch 2.13); medians in ms, the
-range over the five runs:
+Measured on the quiet two-core machine, five runs each (e3nn 0.6.0, torch
+2.13); medians in ms, the range over the five runs. One thread,
+``OMP_NUM_THREADS=1 ... --repeats 11 --clock cpu``:
 
-    config  batch  ref fwd  e3nn fwd  ratio      ref f+b  e3nn f+b  ratio
-    fc      10000  28-32    48-53     1.65-1.81  153-165  236-250   1.51-1.58
-    uvu      2000  20-22    78-83     3.77-3.98   69-80   207-228   2.82-3.10
+    config  batch  ref fwd    e3nn fwd   ratio      ref f+b    e3nn f+b  ratio
+    fc      10000  21.6-22.2  46.1-49.1  2.12-2.24  77.3-80.9  236-242   2.94-3.05
+    uvu      2000  19.6-21.1  75.6-82.0  3.59-3.96  66.3-72.6  204-214   2.82-3.13
 
-The target of twice e3nn's speed is met for ``uvu`` and not for ``fc``
-(short by a factor of about 1.15 forward and 1.3 forward + backward); the
-module docstring of :mod:`gedl_ref.tensor_product` says what was tried.
+two threads, ``... --repeats 11`` (wall time):
+
+    fc      10000  12.2-12.7  23.7-25.9  1.94-2.07  45.1-51.2  176-184   3.60-3.97
+    uvu      2000  10.6-11.1  39.3-40.8  3.63-3.82  37.5-40.9  131-137   3.34-3.64
+
+The target of twice e3nn's speed is met on one thread in every row, and on
+two threads except the ``fc`` forward, which sits at the edge (median 1.95).
 
     python -m benchmarks.tensor_product [--repeats 15] [--device cpu]
         [--clock wall|cpu]

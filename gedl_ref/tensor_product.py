@@ -48,68 +48,70 @@ an elementwise product and a sum over ``v``. Blocks, weights and paths are
 cut out with ``split`` (its backward is one ``cat``; slicing would fill a
 zero tensor per slice). The sample axis is always inside a GEMM or a batched
 GEMM: there is no Python loop over samples, and the loop over groups runs a
-fixed, small number of kernels. This "group engine" serves every layer when
-gradients are needed.
+fixed, small number of kernels. This "group engine" serves ``uvu`` paths,
+per-sample weights, and second derivatives.
 
-Without gradients (inference, ``torch.no_grad``), a layer whose paths are
-all ``uvw`` with shared weights and small multiplicities takes the "path
-engine" instead. Every path is contracted on its own, in the order of three
-that costs it least per sample (:func:`_path_costs`, chosen at construction:
-multiply-adds, with each per-sample product priced as measured: on the CPU
-a batched product of small matrices costs 100-400 ns per sample whatever
-its size):
+A layer whose paths are all ``uvw`` with shared weights (and whose spread
+matrices, below, hold at most ``BLOCK_ENGINE_NUMBERS`` numbers) takes the
+"block engine" instead, with and without gradients. It runs ONE per-sample
+product per output block, whatever the number of paths into it:
 
-    "in1":  T[z, i·v, w] = Σ_u x[z, u, i] W[u, v, w]          (one GEMM)
-            out[z, k, w] += Σ_{i,v} Yc[z, k, i·v] T[z, i·v, w] (batched GEMM)
-    "in2":  the same with the roles of x and y exchanged
-    "out":  P[z, k·v, u] = Σ_i Yc[z, k·v, i] x[z, u, i], then ONE GEMM
-            [z·k, v·u] @ W[v·u, w] (the group engine's order, per path)
+    out[z, w, k] = Σ_rows T[z, rows, w] A[z, rows, k]     (one bmm per block)
 
-with ``Yc = Σ_j C y`` made by ONE GEMM of the whole block of ``y`` with the
-coefficients spread block-diagonally over the copies (``C[i, j, k] δ(v, v')``,
-built once), which writes ``Yc`` directly in the layout the batched product
-reads: no transpose of a large intermediate anywhere. The weights meet the
-smallest of ``x``, ``y`` or the output degree, the inner dimension of the
-per-sample product is ``i·v`` rather than ``i``, and the paths into one
-output block accumulate inside the batched product (``baddbmm``). The paths
-of one pair of input blocks may also share one unit (``_path_units``): their
-weights side by side make one GEMM, their coefficients one GEMM and ONE
-per-sample product (which also forms the unused cross terms between the
-paths), chosen when that costs less than each path alone. The
-spread coefficients cost ``m² M1 M2 M3`` multiply-adds per path and sample,
-so the path engine is only chosen while they hold at most
-``PATH_ENGINE_COEFFICIENTS`` numbers; the batch is cut into chunks whose
-intermediates fit ``PATH_ENGINE_CHUNK_BYTES``.
+where ``rows`` runs over ``(path, i, v)`` for the block's paths, stacked:
 
-Measured on one CPU thread (``OMP_NUM_THREADS=1 python -m
-benchmarks.tensor_product --repeats 11 --clock cpu``: float32, medians of
-interleaved calls, CPU time; five runs on a loaded two-core machine, the
-range over the runs), against e3nn 0.6.0:
+    T[z, (p, i, v), w] = Σ_u x[z, u, i] W_p[u, v, w]       (the weights' side)
+    A[z, (p, i, v), k] = Σ_j C_p[i, j, k] y[z, v, j]       (the coefficients')
 
-    fully connected 8x0e+8x1o+8x2e, batch 10 000
-        forward (path engine)            28-32 ms vs 48-53 ms: 1.65-1.81x
-        forward + backward (group eng.)  153-165 ms vs 236-250 ms: 1.51-1.58x
+For each path the weights meet the input whose irrep is the smaller (``x``
+above; ``y`` with the roles exchanged), so that the stack has as few rows
+as possible. Each path writes its rows of both stacks in place with one
+GEMM each, reading its input block as it lies in ``x`` or ``y``: the
+weights spread over the components, ``W_p[u, v, w] δ(i, i')`` (built per
+call, a factor ``M_s`` more multiply-adds), and the coefficients over the
+copies, ``C_p[i, j, k] δ(v, v')`` (built once). Nothing is transposed or
+concatenated, and the output comes out in its own layout ``[z, w·k]``.
+Why it is fast on the CPU: a batched product of small matrices costs about
+100-200 ns per sample whatever its size, so one per output block (three
+here) replaces one per path (eleven); and the batch runs in chunks of
+``BLOCK_ENGINE_CHUNK_BYTES`` of stacks per thread, which stay in cache
+(measured on one thread: chunks of 8 MB beat 2 MB by 1.2x and 64 MB by
+2x). Its backward is written by hand (:class:`_BlockEngine`): two
+more batched products per block, ``dT = A Gᵀ`` and ``dA = T G``, and GEMMs
+per path, recomputing the stacks chunk by chunk, so memory stays within a
+chunk's budget whatever the batch. (Under autograd, PyTorch's batched
+product backward received a transposed gradient and fell back to a Python
+loop over the samples; that made an earlier engine 2-2.5x slower.)
+
+Measured against e3nn 0.6.0 on the quiet two-core machine (``python -m
+benchmarks.tensor_product --repeats 11``: float32, medians of interleaved
+calls; one thread with ``OMP_NUM_THREADS=1 ... --clock cpu``; the range
+over five runs):
+
+    fully connected 8x0e+8x1o+8x2e, batch 10 000 (block engine), ms
+                           one thread                two threads
+        forward            21.6-22.2 vs 46.1-49.1    12.2-12.7 vs 23.7-25.9
+                           2.12-2.24x                1.94-2.07x (median 1.95)
+        forward+backward   77.3-80.9 vs 236-242      45.1-51.2 vs 176-184
+                           2.94-3.05x                3.60-3.97x
     uvu 128x0e+128x1o+128x2e ⊗ 0e+1o+2e+3o, batch 2 000 (group engine)
-        forward                          20-22 ms vs 78-83 ms: 3.8-4.0x
-        forward + backward               69-80 ms vs 207-228 ms: 2.8-3.1x
+        forward            3.59-3.96x                3.63-3.82x
+        forward+backward   2.82-3.13x                3.34-3.64x
 
-The fully connected product thus falls short of twice e3nn's speed: forward
-by a factor of about 1.15 (median ratio 1.72), forward + backward by about
-1.3 (median 1.53). The group engine alone gave 0.96-1.2x forward; the path
-engine with each path alone 1.5-1.65x. What was measured and rejected:
+Twice e3nn's speed is reached everywhere on one thread; on two threads the
+fully connected forward is at the edge (three of five runs just below 2x).
+The engines this one replaced (a path engine without gradients, the group
+engine with them) measured 1.73x forward and 1.71x forward + backward on one
+thread of the same quiet machine.
 
-* one dense kernel ``K[(u,i), (v,j), (w,k)] = Σ_p α W_p C_p`` (5184 x 72
-  here) applied to the outer product ``x ⊗ y``: 373k multiply-adds per
-  sample against about 35k; its one GEMM alone took 134 ms (per pair of
-  input blocks still 186k multiply-adds);
-* the path engine under autograd: its backward runs the per-sample products
-  through PyTorch's per-matrix loop with a copy of every transposed matrix,
-  2-2.5x slower than the group engine's (f+b 250-350 ms);
-* gradients of ``x`` and ``y`` as two more path-engine products (the
-  cyclically permuted coefficients) and of the weights from the group
-  engine's ``P``: 35-45 ms each, no faster than autograd of the group
-  engine in total;
-* ``torch.compile`` (rejected before: 77 s to compile).
+What was measured and rejected on the way: one dense kernel
+``K[(u,i), (v,j), (w,k)] = Σ_p α W_p C_p`` applied to the outer product
+``x ⊗ y`` (373k multiply-adds per sample against about 35k); one product
+per path, each in the order of three that costs it least (1.65-1.81x
+forward); the same with stacks concatenated by ``torch.cat`` rather than
+written in place (the concatenations took 14 ms of 33 under the profiler);
+chunks processed by a thread pool (OpenMP's waiting threads then slow
+everything else in the process); ``torch.compile`` (77 s to compile).
 
 Public API:
 
@@ -138,9 +140,8 @@ from gedl_ref.so3 import Irreps, clebsch_gordan
 __all__ = ["FullyConnectedTensorProduct", "Instruction", "Linear", "TensorProduct"]
 
 MODES = ("uvw", "uvu")
-ORDERS = ("in1", "in2", "out")  # path engine: what the weights contract first
-PATH_ENGINE_COEFFICIENTS = 1 << 18  # most numbers the spread coefficients hold
-PATH_ENGINE_CHUNK_BYTES = 32 << 20  # the path engine's intermediates per chunk
+BLOCK_ENGINE_NUMBERS = 1 << 20  # most numbers its spread matrices may hold
+BLOCK_ENGINE_CHUNK_BYTES = {"cpu": 8 << 20, "other": 1 << 30}  # cpu: per thread
 IRREP_NORMALIZATIONS = ("component", "norm", "none")
 PATH_NORMALIZATIONS = ("element", "path", "none")
 
@@ -173,62 +174,35 @@ class _Group(NamedTuple):
     K: int
 
 
-class _Path(NamedTuple):
-    """``uvw`` paths that the path engine contracts together (one or more).
+class _BlockPath(NamedTuple):
+    """One ``uvw`` path as the block engine runs it (see ``_build_blocks``).
 
-    Several paths share a pair of input blocks: their weights side by side
-    make one GEMM, their coefficients one GEMM and one per-sample product.
+    ``side`` is the input the weights meet (0: ``x``, 1: ``y``); ``cols_s``
+    and ``cols_o`` are the columns of that input's block and of the other
+    input's block; ``rows`` the path's rows ``(i, v)`` in its output block's
+    stack, starting at ``offset``; ``weights`` its slice of the flat weights.
     """
 
-    paths: tuple[int, ...]  # instruction indices, all on one pair (a, b)
-    order: str  # one of ORDERS; "out" only for a single path
+    p: int
+    side: int
+    cols_s: slice
+    cols_o: slice
+    offset: int
+    rows: int
+    m_s: int  # copies on the weights' side (u)
+    m_o: int  # copies on the coefficients' side (v)
+    M_s: int  # components on the weights' side (i)
+    weights: slice | None
 
 
-def _path_costs(m1: int, m2: int, m3: int, M1: int, M2: int, M3: int) -> dict:
-    """Cost per sample of one ``uvw`` path in each order of ``ORDERS``.
+class _Block(NamedTuple):
+    """The paths into one output block: ONE per-sample product (block engine)."""
 
-    ``m`` are the multiplicities, ``M = 2l + 1``. Each order is one GEMM with
-    the weights, one GEMM with the spread coefficients (``m² M1 M2 M3``:
-    block-diagonal over the copies) and one product per sample, whose cost
-    is :func:`_product_cost`. In multiply-adds of a large GEMM.
-    """
-    return {
-        "in1": m1 * m2 * m3 * M1
-        + m2 * m2 * M2 * M1 * M3
-        + _product_cost(M3, M1 * m2, m3),
-        "in2": m1 * m2 * m3 * M2
-        + m1 * m1 * M1 * M2 * M3
-        + _product_cost(M3, M2 * m1, m3),
-        "out": m1 * m2 * m3 * M3
-        + m2 * m2 * M2 * M1 * M3
-        + _product_cost(M3 * m2, M1, m1),
-    }
-
-
-def _product_cost(rows: int, inner: int, cols: int) -> int:
-    """Cost of ``[rows, inner] @ [inner, cols]`` for every sample of a batch.
-
-    Measured on one CPU thread, in multiply-adds of a large GEMM (about 50
-    GFLOP/s): a broadcast multiply (``inner = 1``) is bound by memory, about
-    8 per number written; a product of fewer than 400 multiply-adds is below
-    PyTorch's threshold for BLAS and runs a scalar loop (about 400 ns, 10 000);
-    a larger one is one BLAS call per sample (at least about 100 ns, 2 500).
-    """
-    macs = rows * inner * cols
-    if inner == 1:
-        return 8 * macs
-    if macs < 400:
-        return 10_000
-    return max(macs, 2_500)
-
-
-def _path_floats(order: str, m1: int, m2: int, m3: int, M1: int, M2: int, M3: int):
-    """Numbers per sample the path engine holds for one path (to size chunks)."""
-    if order == "in1":
-        return m2 * M1 * (m3 + M3) + M3 * m3
-    if order == "in2":
-        return m1 * M2 * (m3 + M3) + M3 * m3
-    return M3 * m2 * (M1 + m1) + M3 * m3
+    cols: slice  # the block's columns in the output
+    m3: int
+    M3: int
+    rows: int  # Σ over its paths of M_s · m_o
+    paths: list[_BlockPath]
 
 
 class TensorProduct(nn.Module):
@@ -303,7 +277,7 @@ class TensorProduct(nn.Module):
             self.register_parameter("weight", None)
 
         self._build_groups()
-        self._build_paths()
+        self._build_blocks()
 
     # ------------------------------------------------------------------
     # Construction
@@ -399,92 +373,76 @@ class TensorProduct(nn.Module):
             self._groups.append(_Group(a, b, paths, offsets, K))
             self._cg64.append(C)
 
-    def _build_paths(self) -> None:
-        """Choose every path's order and spread its coefficients (path engine).
+    def _build_blocks(self) -> None:
+        """Plan the block engine: the paths of every output block, stacked.
 
-        The path engine serves shared weights when every path is ``uvw`` and
-        the spread coefficients hold at most ``PATH_ENGINE_COEFFICIENTS``
-        numbers; each path takes the cheapest order of :func:`_path_costs`.
+        The block engine serves shared weights when every path is ``uvw`` and
+        its spread matrices hold at most ``BLOCK_ENGINE_NUMBERS`` numbers. The
+        weights of a path meet the input whose irrep is the smaller
+        (``M_s = min(M1, M2)``, their spread costs a factor ``M_s``), the
+        coefficients the other input.
         """
-        self._paths: list[_Path] = []
-        self._path_cg64: list[Tensor] = []
-        self._path_floats = 0
-        self._chunk_bytes = PATH_ENGINE_CHUNK_BYTES
-        self._use_paths = self.shared_weights and all(
+        self._block_plan: list[_Block] = []
+        self._block_S64: list[Tensor] = []  # one per path, in plan order
+        self._block_floats = 0
+        self._use_blocks = self.shared_weights and all(
             ins.connection_mode == "uvw" for ins in self.instructions
         )
-        if not self._use_paths:
+        if not self._use_blocks:
             return
-        pairs: dict[tuple[int, int], list[int]] = {}
-        for p, ins in enumerate(self.instructions):
-            pairs.setdefault((ins.i_in1, ins.i_in2), []).append(p)
-        for paths in pairs.values():
-            for unit in self._path_units(paths):
-                spread = [
-                    _spread_coefficients(
-                        self.instructions[p].alpha * self._cg(p),
-                        unit.order,
-                        *self.instructions[p].path_shape[:2],
-                    )
-                    for p in unit.paths
-                ]
-                self._paths.append(unit)
-                self._path_cg64.append(torch.cat(spread, dim=1))
-                self._path_floats += sum(
-                    _path_floats(unit.order, *self._dims(p)) for p in unit.paths
+        slices1, slices2 = self.irreps_in1.slices(), self.irreps_in2.slices()
+        slices3 = self.irreps_out.slices()
+        weight_slices: list[slice | None] = []
+        start = 0
+        for ins in self.instructions:
+            size = math.prod(ins.path_shape) if ins.has_weight else 0
+            weight_slices.append(slice(start, start + size) if size else None)
+            start += size
+        numbers = 0
+        for c, (m3, ir3) in enumerate(self.irreps_out):
+            paths, rows = [], 0
+            for p, ins in enumerate(self.instructions):
+                if ins.i_out != c:
+                    continue
+                (m1, ir1), (m2, ir2) = (
+                    self.irreps_in1[ins.i_in1],
+                    self.irreps_in2[ins.i_in2],
                 )
-        if sum(C.numel() for C in self._path_cg64) > PATH_ENGINE_COEFFICIENTS:
-            self._use_paths = False
-            self._paths, self._path_cg64 = [], []
-
-    def _dims(self, p: int) -> tuple[int, ...]:
-        """``(m1, m2, m3, M1, M2, M3)`` of instruction ``p``."""
-        ins = self.instructions[p]
-        return (
-            *ins.path_shape,
-            self.irreps_in1[ins.i_in1].ir.dim,
-            self.irreps_in2[ins.i_in2].ir.dim,
-            self.irreps_out[ins.i_out].ir.dim,
-        )
-
-    def _cg(self, p: int) -> Tensor:
-        """The coefficients ``C[i, j, k]`` of instruction ``p`` (float64)."""
-        ins = self.instructions[p]
-        return clebsch_gordan(
-            self.irreps_in1[ins.i_in1].ir.l,
-            self.irreps_in2[ins.i_in2].ir.l,
-            self.irreps_out[ins.i_out].ir.l,
-        )
-
-    def _path_units(self, paths: list[int]) -> list[_Path]:
-        """The paths of one input pair: each alone, or all in one unit.
-
-        Each alone takes its cheapest order; together they share ``"in1"`` or
-        ``"in2"`` (one per-sample product that also forms the unused
-        cross terms between the paths). The cheaper plan wins.
-        """
-        alone = []
-        for p in paths:
-            costs = _path_costs(*self._dims(p))
-            alone.append((min(costs.values()), min(costs, key=costs.__getitem__)))
-        best = sum(cost for cost, _ in alone)
-        plan = [_Path((p,), order) for p, (_, order) in zip(paths, alone, strict=True)]
-        if len(paths) > 1:
-            m1, m2, _, M1, M2, _ = self._dims(paths[0])
-            m3 = sum(self._dims(p)[2] for p in paths)
-            M3 = sum(self._dims(p)[5] for p in paths)
-            together = {
-                "in1": m1 * m2 * m3 * M1
-                + m2 * m2 * M2 * M1 * M3
-                + _product_cost(M3, M1 * m2, m3),
-                "in2": m1 * m2 * m3 * M2
-                + m1 * m1 * M1 * M2 * M3
-                + _product_cost(M3, M2 * m1, m3),
-            }
-            order = min(together, key=together.__getitem__)
-            if together[order] < best:
-                plan = [_Path(tuple(paths), order)]
-        return plan
+                cols1, cols2 = slices1[ins.i_in1], slices2[ins.i_in2]
+                C = ins.alpha * clebsch_gordan(ir1.l, ir2.l, ir3.l)  # [i, j, k]
+                if ir1.dim <= ir2.dim:
+                    side, m_s, m_o, M_s, M_o = 0, m1, m2, ir1.dim, ir2.dim
+                    cols_s, cols_o = cols1, cols2
+                else:
+                    side, m_s, m_o, M_s, M_o = 1, m2, m1, ir2.dim, ir1.dim
+                    cols_s, cols_o = cols2, cols1
+                    C = C.transpose(0, 1)  # [j, i, k]: the weights' side first
+                # S[(v', j), (i, v, k)] = C[i, j, k] δ(v, v')
+                S = torch.einsum("ijk,ab->ajibk", C, torch.eye(m_o, dtype=C.dtype))
+                self._block_S64.append(S.reshape(m_o * M_o, M_s * m_o * ir3.dim))
+                numbers += S.numel() + m_s * M_s * M_s * m_o * m3
+                paths.append(
+                    _BlockPath(
+                        p,
+                        side,
+                        cols_s,
+                        cols_o,
+                        rows,
+                        M_s * m_o,
+                        m_s,
+                        m_o,
+                        M_s,
+                        weight_slices[p],
+                    )
+                )
+                rows += M_s * m_o
+            if paths:
+                block = _Block(slices3[c], m3, ir3.dim, rows, paths)
+                self._block_plan.append(block)
+        self._block_floats = sum(b.rows * (b.m3 + b.M3) for b in self._block_plan)
+        if numbers > BLOCK_ENGINE_NUMBERS:
+            self._use_blocks = False
+            self._block_plan, self._block_S64 = [], []
 
     # ------------------------------------------------------------------
     # Weights
@@ -540,11 +498,11 @@ class TensorProduct(nn.Module):
 
         They are kept in float64 and cast once per dtype, so that a layer
         built under float32 and used in float64 keeps float64 accuracy. The
-        list holds the group engine's, then the path engine's.
+        list holds the group engine's, then the block engine's.
         """
         key = (like.dtype, like.device)
         if key not in self._cg_cache:
-            masters = self._cg64 + self._path_cg64
+            masters = self._cg64 + self._block_S64
             self._cg_cache[key] = [C.to(like) for C in masters]
         return self._cg_cache[key]
 
@@ -567,11 +525,8 @@ class TensorProduct(nn.Module):
             w = w.expand(*batch, self.weight_numel).reshape(-1, self.weight_numel)
         x = x.expand(*batch, x.shape[-1]).reshape(-1, x.shape[-1])  # [z, dim1]
         y = y.expand(*batch, y.shape[-1]).reshape(-1, y.shape[-1])  # [z, dim2]
-        needs_grad = torch.is_grad_enabled() and (
-            x.requires_grad or y.requires_grad or w.requires_grad
-        )
-        if self._use_paths and not needs_grad:
-            out = self._contract_paths_chunked(x, y, w)  # [z, dim_out]
+        if self._use_blocks:
+            out = _BlockEngine.apply(x, y, w, self)  # [z, dim_out]
         else:
             out = self._contract(x, y, w)  # [z, dim_out]
         return out.reshape(*batch, self.irreps_out.dim)
@@ -608,145 +563,65 @@ class TensorProduct(nn.Module):
                 outs.append(total.transpose(1, 2).reshape(z, block.dim))  # [z, w·k]
         return torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
 
-    def _contract_paths_chunked(self, x: Tensor, y: Tensor, w: Tensor) -> Tensor:
-        """The path engine over chunks of the batch (``[z, dim_out]``).
+    def _spread_weights(self, w: Tensor) -> list[Tensor]:
+        """Every path's weights spread over its components (block engine).
 
-        A chunk holds as many samples as keep the intermediates within
-        ``_chunk_bytes`` (they then stay in cache and in the allocator's pool).
+        ``Wsp[(u, i'), (i, v, w)] = W[u, v, w] δ(i, i')`` (``u`` and ``v``
+        exchanged when the weights meet ``y``): ONE GEMM of the input's block,
+        as it lies in the input, then writes the path's rows ``(i, v)`` of its
+        output block's stack in place. Paths without weights get ones.
         """
-        per_sample = x.element_size() * max(1, self._path_floats)
-        size = max(1, self._chunk_bytes // per_sample)
-        if x.shape[0] <= size:
-            return self._contract_paths(x, y, w)
-        parts = zip(x.split(size), y.split(size), strict=True)
-        return torch.cat([self._contract_paths(xc, yc, w) for xc, yc in parts])
-
-    def _contract_paths(self, x: Tensor, y: Tensor, w: Tensor) -> Tensor:
-        """The path engine: each path in its own order (module docstring).
-
-        ``x``: ``[z, dim1]``, ``y``: ``[z, dim2]``, ``w``: ``[weight_numel]``;
-        output ``[z, dim_out]``. Differentiable, but chosen only without
-        gradients, where it is the faster engine.
-        """
-        z = x.shape[0]
-        xs = [
-            part.reshape(z, block.mul, block.ir.dim)  # [z, u, i]
-            for block, part in zip(
-                self.irreps_in1, _blocks(x, self.irreps_in1), strict=True
-            )
-        ]
-        ys = [
-            part.reshape(z, block.mul, block.ir.dim)  # [z, v, j]
-            for block, part in zip(
-                self.irreps_in2, _blocks(y, self.irreps_in2), strict=True
-            )
-        ]
-        transposed: dict[tuple[int, int], Tensor] = {}  # x or y blocks [z, i, u]
-        views = self.weight_views(w)
-        coefficients = self._coefficients(x)[len(self._groups) :]
-
-        totals: list[Tensor | None] = [None for _ in self.irreps_out]  # [z, k, w]
-        for unit, C in zip(self._paths, coefficients, strict=True):
-            Ws = [
-                x.new_ones(self.instructions[p].path_shape)
-                if views[p] is None
-                else views[p]
-                for p in unit.paths
-            ]  # [u, v, w] each
-            ins = self.instructions[unit.paths[0]]
-            factors = (ins, C, torch.cat(Ws, dim=2), xs, ys, transposed)
-            acc = totals[ins.i_out]
-            if len(unit.paths) > 1:
-                A, T = self._in_factors(unit.order, *factors)
-                for c, term in self._unit_terms(unit, torch.bmm(A, T)):
-                    totals[c] = term if totals[c] is None else totals[c] + term
-            elif unit.order == "out":
-                P, Wo = self._out_factors(*factors)
-                m3, ir3 = self.irreps_out[ins.i_out]
-                term = (P @ Wo).view(z, ir3.dim, m3)  # [z, k, w]
-                totals[ins.i_out] = term if acc is None else acc + term
-            else:
-                A, T = self._in_factors(unit.order, *factors)
-                if acc is None:
-                    totals[ins.i_out] = _batched_product(A, T)  # [z, k, w]
+        spread = []
+        for block in self._block_plan:
+            for path in block.paths:
+                shape = self.instructions[path.p].path_shape
+                if path.weights is None:
+                    W = w.new_ones(shape)
                 else:
-                    totals[ins.i_out] = torch.baddbmm(acc, A, T)
+                    W = w[path.weights].view(shape)
+                if path.side == 1:
+                    W = W.transpose(0, 1)
+                eye = torch.eye(path.M_s, dtype=w.dtype, device=w.device)
+                Wsp = torch.einsum("uvw,ab->uabvw", W, eye)
+                spread.append(Wsp.reshape(path.m_s * path.M_s, -1))
+        return spread
 
-        outs = []
-        for block, total in zip(self.irreps_out, totals, strict=True):
-            if total is None:
-                outs.append(x.new_zeros(z, block.dim))
-            else:
-                outs.append(total.transpose(1, 2).reshape(z, block.dim))  # [z, w·k]
-        return torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
+    def _stacks(
+        self, x: Tensor, y: Tensor, Wsp: list[Tensor], S: list[Tensor]
+    ) -> list[tuple[Tensor, Tensor]]:
+        """``(T [n, rows, m3], A [n, rows, M3])`` of every output block.
 
-    def _unit_terms(self, unit: _Path, R: Tensor) -> list[tuple[int, Tensor]]:
-        """``(i_out, [z, k, w])`` of each path of a unit, cut out of its product.
-
-        ``R[z, Σ k, Σ w]`` holds every path's rows against every path's
-        weights; the diagonal blocks are the paths' terms (views).
+        ``T`` stacks ``Σ_u x[z, u, i] W[u, v, w]`` and ``A`` stacks
+        ``Σ_j C[i, j, k] y[z, v, j]`` of the block's paths along the rows
+        ``(path, i, v)``; two GEMMs per path write their rows in place.
         """
-        terms, k0, w0 = [], 0, 0
-        for p in unit.paths:
-            m3, ir3 = self.irreps_out[self.instructions[p].i_out]
-            terms.append(
-                (self.instructions[p].i_out, R[:, k0 : k0 + ir3.dim, w0 : w0 + m3])
-            )
-            k0, w0 = k0 + ir3.dim, w0 + m3
-        return terms
+        n = x.shape[0]
+        inputs = (x, y)
+        stacks, q = [], 0
+        for block in self._block_plan:
+            T = x.new_empty(n, block.rows, block.m3)
+            A = x.new_empty(n, block.rows, block.M3)
+            for path in block.paths:
+                rows = slice(path.offset, path.offset + path.rows)
+                side, other = inputs[path.side], inputs[1 - path.side]
+                torch.mm(side[:, path.cols_s], Wsp[q], out=T[:, rows].flatten(1))
+                torch.mm(other[:, path.cols_o], S[q], out=A[:, rows].flatten(1))
+                q += 1
+            stacks.append((T, A))
+        return stacks
 
-    def _in_factors(
-        self,
-        order: str,
-        ins: Instruction,
-        C: Tensor,
-        W: Tensor,
-        xs: list[Tensor],
-        ys: list[Tensor],
-        transposed: dict[tuple[int, int], Tensor],
-    ) -> tuple[Tensor, Tensor]:
-        """``(Yc [z, k, i·v], T [z, i·v, w])`` for ``"in1"`` (``T = Σ_u x W``).
+    def _chunk_size(self, like: Tensor) -> int:
+        """Samples per chunk of the block engine (its stacks within budget).
 
-        ``W`` is ``[u, v, w]``; for a unit of several paths, their weights
-        side by side along ``w`` and ``C`` their spread coefficients side by
-        side (``k`` then runs over all of them).
-
-        For ``"in2"`` the roles of ``x`` and ``y`` (and of ``u``, ``v``) are
-        exchanged: ``(Xc [z, k, j·u], T [z, j·u, w])`` with ``T = Σ_v y W``.
-        ``out[z, k, w] = Σ Yc T`` is then one batched product.
+        On the CPU the budget is per thread: one thread keeps its stacks in
+        cache, several share the larger ops.
         """
-        m1, m2, m3 = W.shape
-        z = xs[0].shape[0]
-        if order == "in1":
-            side, other, a, b, m_side, m_other = 0, ys, ins.i_in1, ins.i_in2, m1, m2
-            Wm = W.reshape(m1, m2 * m3)  # [u, v·w]
+        if like.device.type == "cpu":
+            budget = BLOCK_ENGINE_CHUNK_BYTES["cpu"] * torch.get_num_threads()
         else:
-            side, other, a, b, m_side, m_other = 1, xs, ins.i_in2, ins.i_in1, m2, m1
-            Wm = W.transpose(0, 1).reshape(m2, m1 * m3)  # [v, u·w]
-        blocks = xs if side == 0 else ys
-        t = _transposed(blocks, a, side, transposed)  # [z, i, u]
-        M = t.shape[1]
-        T = (t.view(z * M, m_side) @ Wm).view(z, M * m_other, m3)  # [z, i·v, w]
-        A = other[b].flatten(1) @ C  # [z, k·i·v]
-        return A.view(z, C.shape[1] // (M * m_other), M * m_other), T
-
-    def _out_factors(
-        self,
-        ins: Instruction,
-        C: Tensor,
-        W: Tensor,
-        xs: list[Tensor],
-        ys: list[Tensor],
-        transposed: dict[tuple[int, int], Tensor],
-    ) -> tuple[Tensor, Tensor]:
-        """``(P [z·k, v·u], W [v·u, w])`` for ``"out"``: coefficients first."""
-        m1, m2, m3 = ins.path_shape
-        z = xs[0].shape[0]
-        M3 = self.irreps_out[ins.i_out].ir.dim
-        t = _transposed(xs, ins.i_in1, 0, transposed)  # [z, i, u]
-        Yc = (ys[ins.i_in2].flatten(1) @ C).view(z, M3 * m2, t.shape[1])  # [z,k·v,i]
-        P = _batched_product(Yc, t)  # [z, k·v, u]
-        return P.view(z * M3, m2 * m1), W.transpose(0, 1).reshape(m2 * m1, m3)
+            budget = BLOCK_ENGINE_CHUNK_BYTES["other"]
+        per_sample = like.element_size() * max(1, self._block_floats)
+        return max(1, budget // per_sample)
 
     def _group_product(self, group: _Group, C: Tensor, x: Tensor, y: Tensor) -> Tensor:
         """``P[z, K, v, u] = Σ_ij C[i, j, K] x[z, u, i] y[z, v, j]`` for a group.
@@ -832,35 +707,6 @@ def _blocks(x: Tensor, irreps: Irreps) -> tuple[Tensor, ...]:
     return x.split([block.dim for block in irreps], dim=-1)
 
 
-def _spread_coefficients(C: Tensor, order: str, m1: int, m2: int) -> Tensor:
-    """A path's coefficients as one matrix acting on a whole input block.
-
-    ``"in1"``: ``[v'·j, k·i·v]``, ``"in2"``: ``[u'·i, k·j·u]``, ``"out"``:
-    ``[v'·j, k·v·i]``, with entries ``C[i, j, k] δ(v, v')``: block-diagonal in
-    the copies, so that one GEMM of the block's rows ``[z, v'·j]`` gives the
-    factor in the layout the batched product reads, without a transpose.
-    """
-    if order == "in2":
-        C, m = C.permute(0, 2, 1), m1  # [i, k, j]
-    else:
-        C, m = C.permute(1, 2, 0), m2  # [j, k, i]
-    eye = torch.eye(m, dtype=C.dtype)
-    if order == "out":
-        S = torch.einsum("abc,vw->vabwc", C, eye)  # [v', j, k, v, i]
-    else:
-        S = torch.einsum("abc,vw->vabcw", C, eye)  # [v', j, k, i, v]
-    return S.reshape(m * C.shape[0], -1)
-
-
-def _transposed(
-    blocks: list[Tensor], a: int, side: int, cache: dict[tuple[int, int], Tensor]
-) -> Tensor:
-    """Block ``a`` (``[z, u, i]``) as ``[z, i, u]``, contiguous, once per call."""
-    if (side, a) not in cache:
-        cache[side, a] = blocks[a].transpose(1, 2).contiguous()
-    return cache[side, a]
-
-
 def _batched_product(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` per sample, contiguous, ``[z, M, I] x [z, I, N] -> [z, M, N]``.
 
@@ -870,6 +716,101 @@ def _batched_product(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] == 1:
         return a * b  # [z, M, 1] * [z, 1, N]
     return torch.bmm(a, b)
+
+
+class _BlockEngine(torch.autograd.Function):
+    """The block engine of a :class:`TensorProduct`, with its own backward.
+
+    ``x [z, dim1]``, ``y [z, dim2]``, ``w [weight_numel]`` -> ``[z, dim_out]``.
+    Chunk by chunk of the batch, per output block (module docstring):
+
+        out[z, w, k] = Σ_rows T[z, rows, w] A[z, rows, k]    (one bmm)
+
+    and backward, from the stacks recomputed per chunk (memory stays within
+    a chunk's budget whatever the batch):
+
+        dT = A Gᵀ, dA = T G                                   (two bmm)
+        dx_s += dT Wspᵀ, dWsp += x_sᵀ dT, dy_o += dA Sᵀ       (GEMMs per path)
+
+    then ``dW[u, v, w] = Σ_i dWsp[(u, i), (i, v, w)]``. When a graph of the
+    backward is asked for (``create_graph``), the gradients are those of the
+    group engine under autograd, which is twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, y: Tensor, w: Tensor, tp: TensorProduct) -> Tensor:
+        ctx.tp = tp
+        ctx.save_for_backward(x, y, w)
+        S = tp._coefficients(x)[len(tp._groups) :]
+        Wsp = tp._spread_weights(w)
+        out = x.new_zeros(x.shape[0], tp.irreps_out.dim)
+        size = tp._chunk_size(x)
+        for start in range(0, x.shape[0], size):
+            chunk = slice(start, start + size)
+            n = x[chunk].shape[0]
+            stacks = tp._stacks(x[chunk], y[chunk], Wsp, S)
+            for block, (T, A) in zip(tp._block_plan, stacks, strict=True):
+                target = out[chunk, block.cols].view(n, block.m3, block.M3)
+                target.copy_(torch.bmm(T.transpose(1, 2), A))  # [n, w, k]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, y, w = ctx.saved_tensors
+        tp: TensorProduct = ctx.tp
+        needs = ctx.needs_input_grad[:3]
+        if torch.is_grad_enabled():  # create_graph: a differentiable backward
+            inputs = [t for t, need in zip((x, y, w), needs, strict=True) if need]
+            out = tp._contract(x, y, w)
+            found = iter(torch.autograd.grad(out, inputs, grad, create_graph=True))
+            return (*(next(found) if need else None for need in needs), None)
+
+        grad = grad.contiguous()
+        S = tp._coefficients(x)[len(tp._groups) :]
+        Wsp = tp._spread_weights(w)
+        gx = torch.zeros_like(x) if needs[0] else None
+        gy = torch.zeros_like(y) if needs[1] else None
+        gWsp = [torch.zeros_like(t) for t in Wsp] if needs[2] else None
+        size = tp._chunk_size(x)
+        for start in range(0, x.shape[0], size):
+            chunk = slice(start, start + size)
+            inputs = (x[chunk], y[chunk])
+            grads = (
+                None if gx is None else gx[chunk],
+                None if gy is None else gy[chunk],
+            )
+            n = inputs[0].shape[0]
+            stacks = tp._stacks(*inputs, Wsp, S)
+            q = 0
+            for block, (T, A) in zip(tp._block_plan, stacks, strict=True):
+                G = grad[chunk, block.cols].contiguous().view(n, block.m3, block.M3)
+                dT = torch.bmm(A, G.transpose(1, 2))  # [n, rows, w]
+                dA = torch.bmm(T, G)  # [n, rows, k]
+                for path in block.paths:
+                    rows = slice(path.offset, path.offset + path.rows)
+                    dT_p, dA_p = dT[:, rows].flatten(1), dA[:, rows].flatten(1)
+                    g_side, g_other = grads[path.side], grads[1 - path.side]
+                    if g_side is not None:
+                        g_side[:, path.cols_s].addmm_(dT_p, Wsp[q].T)
+                    if g_other is not None:
+                        g_other[:, path.cols_o].addmm_(dA_p, S[q].T)
+                    if gWsp is not None:
+                        gWsp[q].addmm_(inputs[path.side][:, path.cols_s].T, dT_p)
+                    q += 1
+
+        gw = None
+        if gWsp is not None:
+            gw = torch.zeros_like(w)
+            paths = [(block, path) for block in tp._block_plan for path in block.paths]
+            for (block, path), g in zip(paths, gWsp, strict=True):
+                if path.weights is None:
+                    continue
+                D = g.view(path.m_s, path.M_s, path.M_s, path.m_o, block.m3)
+                dW = torch.einsum("uiivw->uvw", D)  # the diagonal in i
+                if path.side == 1:
+                    dW = dW.transpose(0, 1)
+                gw[path.weights] = dW.reshape(-1)
+        return gx, gy, gw, None
 
 
 class FullyConnectedTensorProduct(TensorProduct):

@@ -14,11 +14,13 @@ import math
 import pytest
 import torch
 
+import gedl_ref.tensor_product as tpm
 from gedl_ref.so3 import Irreps, clebsch_gordan, random_rotation
 from gedl_ref.tensor_product import (
     FullyConnectedTensorProduct,
     Linear,
     TensorProduct,
+    _BlockEngine,
 )
 
 TOL = 1e-10
@@ -212,22 +214,22 @@ def test_gradients(gen):
 
 
 # ----------------------------------------------------------------------------
-# The path engine (shared uvw weights, no gradients) against the group engine
+# The block engine (shared uvw weights) against the group engine
 # ----------------------------------------------------------------------------
 
 EXACT = 1e-12
 
 
 def _engines(tp: TensorProduct, x, y):
-    """``(path engine, group engine)`` outputs on ``[z, dim]`` inputs."""
+    """``(block engine, group engine)`` outputs on ``[z, dim]`` inputs."""
     w = tp.weight
-    return tp._contract_paths(x, y, w), tp._contract(x, y, w)
+    return _BlockEngine.apply(x, y, w, tp), tp._contract(x, y, w)
 
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("irrep_normalization", ["component", "norm"])
 @pytest.mark.parametrize("path_normalization", ["element", "path"])
-def test_path_engine_equals_group_engine(
+def test_block_engine_equals_group_engine(
     case, irrep_normalization, path_normalization, gen
 ):
     tp = _layer(
@@ -236,29 +238,46 @@ def test_path_engine_equals_group_engine(
         irrep_normalization=irrep_normalization,
         path_normalization=path_normalization,
     ).double()
-    assert tp._use_paths
+    assert tp._use_blocks
     x, y = _inputs(tp, 7, gen)
     with torch.no_grad():
-        paths, groups = _engines(tp, x, y)
-        _close(paths, groups, EXACT)
+        blocks, groups = _engines(tp, x, y)
+        _close(blocks, groups, EXACT)
         _close(tp(x, y), _naive(tp, x, y), EXACT)
 
 
-def test_path_engine_uses_every_plan():
-    """The cost model picks every order, alone and (in1, in2) for a pair's unit.
+def test_block_engine_meets_both_sides():
+    """The weights meet ``x`` in some paths and ``y`` in others: both branches
+    of the block engine are covered by the equality tests above."""
+    sides = {
+        path.side
+        for case in CASES
+        for block in _layer("uvw", case)._block_plan
+        for path in block.paths
+    }
+    assert sides == {0, 1}
 
-    So the equality tests above cover every branch of the path engine.
-    """
-    units = [unit for case in CASES for unit in _layer("uvw", case)._paths]
-    units += FullyConnectedTensorProduct("1x2e", "4x0e + 4x1o", "2x2e + 3x1o")._paths
-    alone = {unit.order for unit in units if len(unit.paths) == 1}
-    together = {unit.order for unit in units if len(unit.paths) > 1}
-    assert alone == {"in1", "in2", "out"}
-    assert together == {"in1", "in2"}
+
+def test_block_engine_paths_without_weights(gen):
+    tp = TensorProduct(
+        "2x1o + 1x2e",
+        "1x1o",
+        "2x0e + 3x1e + 2x1o",
+        [(0, 0, 0, "uvw", False), (0, 0, 1, "uvw", True), (1, 0, 2, "uvw", False)],
+    ).double()
+    assert tp._use_blocks
+    x, y = _inputs(tp, 5, gen)
+    leaves = [x.requires_grad_(), y.requires_grad_(), tp.weight]
+    grad_out = torch.randn(5, tp.irreps_out.dim, dtype=torch.float64, generator=gen)
+    outs = _engines(tp, x, y)
+    _close(outs[0], _naive(tp, x, y), EXACT)
+    grads = [torch.autograd.grad((out * grad_out).sum(), leaves) for out in outs]
+    for g_blocks, g_groups in zip(*grads, strict=True):
+        _close(g_blocks, g_groups, EXACT)
 
 
-@pytest.mark.parametrize("case", ["scalars-vectors", "up-to-l4"])
-def test_path_engine_gradients_equal_group_engine(case, gen):
+@pytest.mark.parametrize("case", ["scalars-vectors", "up-to-l4", "pseudo"])
+def test_block_engine_gradients_equal_group_engine(case, gen):
     tp = _layer("uvw", case).double()
     x, y = _inputs(tp, 5, gen)
     grad_out = torch.randn(5, tp.irreps_out.dim, dtype=torch.float64, generator=gen)
@@ -267,41 +286,69 @@ def test_path_engine_gradients_equal_group_engine(case, gen):
         torch.autograd.grad((out * grad_out).sum(), leaves)
         for out in _engines(tp, x, y)
     ]
-    for g_paths, g_groups in zip(*grads, strict=True):
-        _close(g_paths, g_groups, EXACT)
+    for g_blocks, g_groups in zip(*grads, strict=True):
+        _close(g_blocks, g_groups, EXACT)
+
+
+def test_block_engine_partial_gradients(gen):
+    """Only the inputs that ask for a gradient get one."""
+    tp = _layer("uvw", "up-to-l2").double()
+    x, y = _inputs(tp, 4, gen)
+    tp.weight.requires_grad_(False)
+    out = tp(x.requires_grad_(), y)
+    (gx,) = torch.autograd.grad(out.sum(), [x])
+    reference = torch.autograd.grad(tp._contract(x, y, tp.weight).sum(), [x])[0]
+    _close(gx, reference, EXACT)
+
+
+def test_block_engine_gradcheck_and_second_derivatives(gen):
+    """First derivatives by finite differences; the backward is differentiable
+    (``create_graph``), so second derivatives too."""
+    tp = _layer("uvw", "scalars-vectors").double()
+    x, y = _inputs(tp, 3, gen)
+    inputs = (x.requires_grad_(), y.requires_grad_(), tp.weight)
+    assert torch.autograd.gradcheck(lambda *t: _BlockEngine.apply(*t, tp), inputs)
+    assert torch.autograd.gradgradcheck(lambda *t: _BlockEngine.apply(*t, tp), inputs)
 
 
 @pytest.mark.parametrize("batch", [0, 1, 6, 7, 10], ids=lambda b: f"batch{b}")
-def test_path_engine_chunks(batch, gen):
-    """Chunks of 3 samples: exact multiples, a short last chunk, empty batch."""
+def test_block_engine_chunks(batch, gen, monkeypatch):
+    """Chunks of 3 samples: exact multiples, a short last chunk, empty batch;
+    forward and backward."""
     tp = _layer("uvw", "up-to-l2").double()
-    tp._chunk_bytes = 3 * 8 * tp._path_floats  # 3 float64 samples per chunk
+    budget = 3 * 8 * tp._block_floats  # 3 float64 samples per chunk
+    monkeypatch.setitem(tpm.BLOCK_ENGINE_CHUNK_BYTES, "cpu", budget)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert tp._chunk_size(torch.zeros((), dtype=torch.float64)) == 3
     x, y = _inputs(tp, batch, gen)
-    with torch.no_grad():
-        out = tp(x, y)
-        reference = tp._contract(x, y, tp.weight)
+    leaves = [x.requires_grad_(), y.requires_grad_(), tp.weight]
+    out = tp(x, y)
+    reference = tp._contract(x, y, tp.weight)
     assert out.shape == reference.shape == (batch, tp.irreps_out.dim)
     torch.testing.assert_close(out, reference, rtol=EXACT, atol=EXACT)
+    grad_out = torch.randn(out.shape, dtype=torch.float64, generator=gen)
+    ours = torch.autograd.grad((out * grad_out).sum(), leaves)
+    theirs = torch.autograd.grad((reference * grad_out).sum(), leaves)
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=EXACT, atol=EXACT)
 
 
 def test_engine_choice(gen, monkeypatch):
-    """Paths engine without gradients only; the group engine everywhere else."""
+    """The block engine for shared uvw weights, with or without gradients;
+    the group engine everywhere else."""
     tp = _layer("uvw", "up-to-l2").double()
     calls = []
-    engine = tp._contract_paths_chunked
-    monkeypatch.setattr(
-        tp, "_contract_paths_chunked", lambda *a: calls.append(1) or engine(*a)
-    )
+    apply = _BlockEngine.apply
+    monkeypatch.setattr(_BlockEngine, "apply", lambda *a: calls.append(1) or apply(*a))
     x, y = _inputs(tp, 4, gen)
     tp(x, y)  # the weights require gradients
-    assert not calls
     with torch.no_grad():
         tp(x, y)
-    assert calls == [1]
-    assert not _layer("uvw", "up-to-l2", shared_weights=False)._use_paths
-    assert not _layer("uvu", "up-to-l2")._use_paths
+    assert calls == [1, 1]
+    assert not _layer("uvw", "up-to-l2", shared_weights=False)._use_blocks
+    assert not _layer("uvu", "up-to-l2")._use_blocks
     big = FullyConnectedTensorProduct("64x1o + 64x2e", "64x1o + 64x2e", "64x2e")
-    assert not big._use_paths  # its spread coefficients would be too large
+    assert not big._use_blocks  # its spread matrices would be too large
 
 
 # ----------------------------------------------------------------------------
