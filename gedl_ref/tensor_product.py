@@ -743,7 +743,11 @@ class _BlockEngine(torch.autograd.Function):
         ctx.save_for_backward(x, y, w)
         S = tp._coefficients(x)[len(tp._groups) :]
         Wsp = tp._spread_weights(w)
-        out = x.new_zeros(x.shape[0], tp.irreps_out.dim)
+        out = x.new_empty(x.shape[0], tp.irreps_out.dim)
+        written = {(block.cols.start, block.cols.stop) for block in tp._block_plan}
+        for cols in tp.irreps_out.slices():
+            if (cols.start, cols.stop) not in written:
+                out[:, cols] = 0  # a block no path reaches
         size = tp._chunk_size(x)
         for start in range(0, x.shape[0], size):
             chunk = slice(start, start + size)

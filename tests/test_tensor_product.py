@@ -276,6 +276,19 @@ def test_block_engine_paths_without_weights(gen):
         _close(g_blocks, g_groups, EXACT)
 
 
+def test_block_engine_unreached_output_block_is_zero(gen):
+    """An output block that no path reaches is exactly zero (the engine
+    writes every other block and fills this one)."""
+    tp = FullyConnectedTensorProduct("2x0e + 1x1o", "1x0e", "2x1e + 1x0e + 2x1o")
+    tp = tp.double()
+    assert tp._use_blocks
+    for _ in range(3):  # fresh memory may hold anything
+        x, y = _inputs(tp, 9, gen)
+        out = tp(x, y)
+        assert torch.equal(out[:, :6], torch.zeros(9, 6, dtype=torch.float64))
+        _close(out, _naive(tp, x, y), EXACT)
+
+
 @pytest.mark.parametrize("case", ["scalars-vectors", "up-to-l4", "pseudo"])
 def test_block_engine_gradients_equal_group_engine(case, gen):
     tp = _layer("uvw", case).double()
