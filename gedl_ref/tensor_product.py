@@ -563,25 +563,26 @@ class TensorProduct(nn.Module):
                 outs.append(total.transpose(1, 2).reshape(z, block.dim))  # [z, w·k]
         return torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
 
-    def _spread_weights(self, w: Tensor) -> list[Tensor]:
+    def _spread_weights(self, w: Tensor, like: Tensor) -> list[Tensor]:
         """Every path's weights spread over its components (block engine).
 
         ``Wsp[(u, i'), (i, v, w)] = W[u, v, w] δ(i, i')`` (``u`` and ``v``
         exchanged when the weights meet ``y``): ONE GEMM of the input's block,
         as it lies in the input, then writes the path's rows ``(i, v)`` of its
-        output block's stack in place. Paths without weights get ones.
+        output block's stack in place. Paths without weights get ones, in
+        ``like``'s dtype and device (``w`` is empty when no path has any).
         """
         spread = []
         for block in self._block_plan:
             for path in block.paths:
                 shape = self.instructions[path.p].path_shape
                 if path.weights is None:
-                    W = w.new_ones(shape)
+                    W = like.new_ones(shape)
                 else:
                     W = w[path.weights].view(shape)
                 if path.side == 1:
                     W = W.transpose(0, 1)
-                eye = torch.eye(path.M_s, dtype=w.dtype, device=w.device)
+                eye = torch.eye(path.M_s, dtype=W.dtype, device=W.device)
                 Wsp = torch.einsum("uvw,ab->uabvw", W, eye)
                 spread.append(Wsp.reshape(path.m_s * path.M_s, -1))
         return spread
@@ -742,7 +743,7 @@ class _BlockEngine(torch.autograd.Function):
         ctx.tp = tp
         ctx.save_for_backward(x, y, w)
         S = tp._coefficients(x)[len(tp._groups) :]
-        Wsp = tp._spread_weights(w)
+        Wsp = tp._spread_weights(w, x)
         out = x.new_empty(x.shape[0], tp.irreps_out.dim)
         written = {(block.cols.start, block.cols.stop) for block in tp._block_plan}
         for cols in tp.irreps_out.slices():
@@ -771,7 +772,7 @@ class _BlockEngine(torch.autograd.Function):
 
         grad = grad.contiguous()
         S = tp._coefficients(x)[len(tp._groups) :]
-        Wsp = tp._spread_weights(w)
+        Wsp = tp._spread_weights(w, x)
         gx = torch.zeros_like(x) if needs[0] else None
         gy = torch.zeros_like(y) if needs[1] else None
         gWsp = [torch.zeros_like(t) for t in Wsp] if needs[2] else None

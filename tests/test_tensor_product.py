@@ -276,6 +276,27 @@ def test_block_engine_paths_without_weights(gen):
         _close(g_blocks, g_groups, EXACT)
 
 
+def test_block_engine_without_any_weights(gen):
+    """No path has weights: the empty weight vector's dtype does not matter."""
+    tp = TensorProduct(
+        "2x1o",
+        "1x1o",
+        "1x0e + 1x2e",
+        [(0, 0, 0, "uvw", False), (0, 0, 1, "uvw", False)],
+    )
+    assert tp.weight_numel == 0 and tp._use_blocks
+    x, y = _inputs(tp, 4, gen)  # float64; the layer was built under float32
+    leaves = [x.requires_grad_(), y.requires_grad_()]
+    out = tp(x, y)
+    _close(out, _naive(tp, x, y), EXACT)
+    grads = torch.autograd.grad(out.sum(), leaves)
+    reference = torch.autograd.grad(
+        tp._contract(x, y, tp._get_weight(None)).sum(), leaves
+    )
+    for a, b in zip(grads, reference, strict=True):
+        _close(a, b, EXACT)
+
+
 def test_block_engine_unreached_output_block_is_zero(gen):
     """An output block that no path reaches is exactly zero (the engine
     writes every other block and fills this one)."""
