@@ -25,21 +25,20 @@ Which engine of :mod:`gedl_ref.tensor_product` runs: the block engine for
 ``fc`` (shared ``uvw`` weights), forward and backward; the group engine for
 ``uvu`` (per-sample weights).
 
-Measured on the quiet two-core machine, five runs each (e3nn 0.6.0, torch
-2.13); medians in ms, the range over the five runs. One thread,
-``OMP_NUM_THREADS=1 ... --repeats 11 --clock cpu``:
+Measured on the quiet two-core machine (e3nn 0.6.0, torch 2.13); medians
+in ms, the range over the runs. One thread, three runs, ``OMP_NUM_THREADS=1
+... --repeats 11 --clock cpu``:
 
     config  batch  ref fwd    e3nn fwd   ratio      ref f+b    e3nn f+b  ratio
-    fc      10000  21.6-22.2  46.1-49.1  2.12-2.24  77.3-80.9  236-242   2.94-3.05
-    uvu      2000  19.6-21.1  75.6-82.0  3.59-3.96  66.3-72.6  204-214   2.82-3.13
+    fc      10000  20.0-21.0  47.0-50.1  2.35-2.39  73.0-74.7  239-244   3.26-3.27
+    uvu      2000  20.2-21.8  78.2-79.2  3.63-3.87  67.7-69.5  203-208   3.00
 
-two threads, ``... --repeats 11`` (wall time):
+two threads, five runs, ``... --repeats 11`` (wall time):
 
-    fc      10000  12.2-12.7  23.7-25.9  1.94-2.07  45.1-51.2  176-184   3.60-3.97
-    uvu      2000  10.6-11.1  39.3-40.8  3.63-3.82  37.5-40.9  131-137   3.34-3.64
+    fc      10000  11.6-12.2  25.2-27.0  2.16-2.27  45.9-49.3  178-187   3.78-4.02
+    uvu      2000  11.1-12.2  39.9-43.2  3.43-3.66  40.3-42.3  135-140   3.30-3.35
 
-The target of twice e3nn's speed is met on one thread in every row, and on
-two threads except the ``fc`` forward, which sits at the edge (median 1.95).
+The target of twice e3nn's speed is met in every row of every run.
 
     python -m benchmarks.tensor_product [--repeats 15] [--device cpu]
         [--clock wall|cpu]

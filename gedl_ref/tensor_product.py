@@ -74,9 +74,10 @@ concatenated, and the output comes out in its own layout ``[z, w·k]``.
 Why it is fast on the CPU: a batched product of small matrices costs about
 100-200 ns per sample whatever its size, so one per output block (three
 here) replaces one per path (eleven); and the batch runs in chunks of
-``BLOCK_ENGINE_CHUNK_BYTES`` of stacks per thread, which stay in cache
-(measured on one thread: chunks of 8 MB beat 2 MB by 1.2x and 64 MB by
-2x). Its backward is written by hand (:class:`_BlockEngine`): two
+``BLOCK_ENGINE_CHUNK_BYTES`` of stacks per thread, refilled in the same
+buffers chunk after chunk, which stay in cache (measured on one thread:
+chunks of 8 MB beat 2 MB by 1.2x and 64 MB by 2x; fresh buffers per chunk
+cost another 1.1-1.2x). Its backward is written by hand (:class:`_BlockEngine`): two
 more batched products per block, ``dT = A Gᵀ`` and ``dA = T G``, and GEMMs
 per path, recomputing the stacks chunk by chunk, so memory stays within a
 chunk's budget whatever the batch. (Under autograd, PyTorch's batched
@@ -85,24 +86,22 @@ loop over the samples; that made an earlier engine 2-2.5x slower.)
 
 Measured against e3nn 0.6.0 on the quiet two-core machine (``python -m
 benchmarks.tensor_product --repeats 11``: float32, medians of interleaved
-calls; one thread with ``OMP_NUM_THREADS=1 ... --clock cpu``; the range
-over five runs):
+calls; one thread with ``OMP_NUM_THREADS=1 ... --clock cpu``, three runs;
+two threads, wall time, five runs; the range over the runs):
 
     fully connected 8x0e+8x1o+8x2e, batch 10 000 (block engine), ms
                            one thread                two threads
-        forward            21.6-22.2 vs 46.1-49.1    12.2-12.7 vs 23.7-25.9
-                           2.12-2.24x                1.94-2.07x (median 1.95)
-        forward+backward   77.3-80.9 vs 236-242      45.1-51.2 vs 176-184
-                           2.94-3.05x                3.60-3.97x
+        forward            20.0-21.0 vs 47.0-50.1    11.6-12.2 vs 25.2-27.0
+                           2.35-2.39x                2.16-2.27x
+        forward+backward   73.0-74.7 vs 239-244      45.9-49.3 vs 178-187
+                           3.26-3.27x                3.78-4.02x
     uvu 128x0e+128x1o+128x2e ⊗ 0e+1o+2e+3o, batch 2 000 (group engine)
-        forward            3.59-3.96x                3.63-3.82x
-        forward+backward   2.82-3.13x                3.34-3.64x
+        forward            3.63-3.87x                3.43-3.66x
+        forward+backward   3.00x                     3.30-3.35x
 
-Twice e3nn's speed is reached everywhere on one thread; on two threads the
-fully connected forward is at the edge (three of five runs just below 2x).
 The engines this one replaced (a path engine without gradients, the group
 engine with them) measured 1.73x forward and 1.71x forward + backward on one
-thread of the same quiet machine.
+thread of the same quiet machine, 1.34x forward on two.
 
 What was measured and rejected on the way: one dense kernel
 ``K[(u,i), (v,j), (w,k)] = Σ_p α W_p C_p`` applied to the outer product
@@ -587,21 +586,38 @@ class TensorProduct(nn.Module):
                 spread.append(Wsp.reshape(path.m_s * path.M_s, -1))
         return spread
 
+    def _stack_buffers(self, like: Tensor, size: int) -> list[tuple[Tensor, Tensor]]:
+        """Room for the stacks of every output block, for chunks of ``size``.
+
+        Allocated once per call and refilled chunk after chunk: the same
+        memory stays in cache (fresh buffers per chunk measured 1.1-1.2x
+        slower on one thread).
+        """
+        return [
+            (like.new_empty(size, b.rows, b.m3), like.new_empty(size, b.rows, b.M3))
+            for b in self._block_plan
+        ]
+
     def _stacks(
-        self, x: Tensor, y: Tensor, Wsp: list[Tensor], S: list[Tensor]
+        self,
+        x: Tensor,
+        y: Tensor,
+        Wsp: list[Tensor],
+        S: list[Tensor],
+        buffers: list[tuple[Tensor, Tensor]],
     ) -> list[tuple[Tensor, Tensor]]:
         """``(T [n, rows, m3], A [n, rows, M3])`` of every output block.
 
         ``T`` stacks ``Σ_u x[z, u, i] W[u, v, w]`` and ``A`` stacks
         ``Σ_j C[i, j, k] y[z, v, j]`` of the block's paths along the rows
-        ``(path, i, v)``; two GEMMs per path write their rows in place.
+        ``(path, i, v)``; two GEMMs per path write their rows in place, into
+        the first ``n`` samples of ``buffers``.
         """
         n = x.shape[0]
         inputs = (x, y)
         stacks, q = [], 0
-        for block in self._block_plan:
-            T = x.new_empty(n, block.rows, block.m3)
-            A = x.new_empty(n, block.rows, block.M3)
+        for block, (T, A) in zip(self._block_plan, buffers, strict=True):
+            T, A = T[:n], A[:n]
             for path in block.paths:
                 rows = slice(path.offset, path.offset + path.rows)
                 side, other = inputs[path.side], inputs[1 - path.side]
@@ -749,11 +765,12 @@ class _BlockEngine(torch.autograd.Function):
         for cols in tp.irreps_out.slices():
             if (cols.start, cols.stop) not in written:
                 out[:, cols] = 0  # a block no path reaches
-        size = tp._chunk_size(x)
+        size = max(1, min(tp._chunk_size(x), x.shape[0]))
+        buffers = tp._stack_buffers(x, size)
         for start in range(0, x.shape[0], size):
             chunk = slice(start, start + size)
             n = x[chunk].shape[0]
-            stacks = tp._stacks(x[chunk], y[chunk], Wsp, S)
+            stacks = tp._stacks(x[chunk], y[chunk], Wsp, S, buffers)
             for block, (T, A) in zip(tp._block_plan, stacks, strict=True):
                 target = out[chunk, block.cols].view(n, block.m3, block.M3)
                 target.copy_(torch.bmm(T.transpose(1, 2), A))  # [n, w, k]
@@ -776,7 +793,8 @@ class _BlockEngine(torch.autograd.Function):
         gx = torch.zeros_like(x) if needs[0] else None
         gy = torch.zeros_like(y) if needs[1] else None
         gWsp = [torch.zeros_like(t) for t in Wsp] if needs[2] else None
-        size = tp._chunk_size(x)
+        size = max(1, min(tp._chunk_size(x), x.shape[0]))
+        buffers = tp._stack_buffers(x, size)
         for start in range(0, x.shape[0], size):
             chunk = slice(start, start + size)
             inputs = (x[chunk], y[chunk])
@@ -785,7 +803,7 @@ class _BlockEngine(torch.autograd.Function):
                 None if gy is None else gy[chunk],
             )
             n = inputs[0].shape[0]
-            stacks = tp._stacks(*inputs, Wsp, S)
+            stacks = tp._stacks(*inputs, Wsp, S, buffers)
             q = 0
             for block, (T, A) in zip(tp._block_plan, stacks, strict=True):
                 G = grad[chunk, block.cols].contiguous().view(n, block.m3, block.M3)
