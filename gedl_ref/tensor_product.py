@@ -475,16 +475,7 @@ class TensorProduct(nn.Module):
                     f"weight [..., {self.weight_numel}] to forward"
                 )
             return self.weight
-        if not isinstance(weight, Tensor) or weight.shape[-1:] != (self.weight_numel,):
-            got = tuple(weight.shape) if isinstance(weight, Tensor) else weight
-            raise ValueError(f"weight must be [..., {self.weight_numel}], got {got}")
-        if self.shared_weights and weight.ndim != 1:
-            raise ValueError(
-                f"shared weights are one vector [{self.weight_numel}], got shape "
-                f"{tuple(weight.shape)}; use shared_weights=False for per-sample "
-                "weights"
-            )
-        return weight
+        return _checked_weight(weight, self.weight_numel, self.shared_weights)
 
     def _dtype(self) -> torch.dtype:
         return torch.get_default_dtype()
@@ -717,6 +708,19 @@ class TensorProduct(nn.Module):
         if P.shape[2] == 1:
             return P.flatten(2) * W.flatten(-2)  # [z, k, u] * [(z,) 1, u]
         return (P * W).sum(2)
+
+
+def _checked_weight(weight: object, numel: int, shared: bool) -> Tensor:
+    """Weights passed to ``forward``: ``[numel]`` when shared, else ``[..., numel]``."""
+    if not isinstance(weight, Tensor) or weight.shape[-1:] != (numel,):
+        got = tuple(weight.shape) if isinstance(weight, Tensor) else weight
+        raise ValueError(f"weight must be [..., {numel}], got {got}")
+    if shared and weight.ndim != 1:
+        raise ValueError(
+            f"shared weights are one vector [{numel}], got shape "
+            f"{tuple(weight.shape)}; use shared_weights=False for per-sample weights"
+        )
+    return weight
 
 
 def _blocks(x: Tensor, irreps: Irreps) -> tuple[Tensor, ...]:
@@ -979,13 +983,4 @@ class Linear(nn.Module):
                     f"[..., {self.weight_numel}] to forward"
                 )
             return self.weight
-        if not isinstance(weight, Tensor) or weight.shape[-1:] != (self.weight_numel,):
-            got = tuple(weight.shape) if isinstance(weight, Tensor) else weight
-            raise ValueError(f"weight must be [..., {self.weight_numel}], got {got}")
-        if self.shared_weights and weight.ndim != 1:
-            raise ValueError(
-                f"shared weights are one vector [{self.weight_numel}], got shape "
-                f"{tuple(weight.shape)}; use shared_weights=False for per-sample "
-                "weights"
-            )
-        return weight
+        return _checked_weight(weight, self.weight_numel, self.shared_weights)
